@@ -1,0 +1,52 @@
+# The course's commands. From a fresh clone, with only Python 3.10+ and make:
+#   make lab      create the environment if needed, open JupyterLab on the first lesson
+#   make test     create the environment if needed, run the whole test suite (what CI runs)
+#   make check    run the lesson checks on your rnnlib/ (make check L=02 for one lesson)
+# The environment is .venv/, made with uv when it is installed (faster), else venv + pip.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(shell command -v uv 2>/dev/null)
+# RNNLIB=reference selects solutions/rnnlib; make passes it on to JupyterLab, the kernels and checks.
+export RNNLIB
+
+.PHONY: lab test check generate notebooks clean
+
+lab: $(VENV)/.installed
+	$(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb
+
+test: $(VENV)/.installed $(VENV)/.torch
+	$(VENV)/bin/ruff check .
+	RNNLIB=reference $(VENV)/bin/pytest -n 2 --dist loadfile
+
+check: $(VENV)/.installed
+	$(PY) tools/check.py $(L)
+
+# Instructors: regenerate rnnlib/ and exercises/ from solutions/, re-execute the lessons.
+generate: $(VENV)/.installed
+	$(PY) tools/generate.py
+
+notebooks: $(VENV)/.installed
+	RNNLIB=reference $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+		notebooks/*.ipynb solutions/exercises/*.ipynb
+
+$(VENV)/.installed: pyproject.toml
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "The course needs Python 3.10 or newer as python3."; exit 1; }
+ifneq ($(UV),)
+	uv venv --seed --allow-existing $(VENV)
+	uv pip install --python $(PY) -e '.[dev]'
+else
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+endif
+	touch $@
+
+# torch is only the tests' reference. pip (not uv) installs it: a pinned CPU build may lie on disk, and
+# an unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.torch: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check 'torch==2.13.0'
+	touch $@
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,210 @@
+"""Checks that lesson notebooks run on your code. This is course infrastructure, not an exercise.
+
+A check cell looks like this::
+
+    #NBVAL_CHECK_OUTPUT
+    with check("Exercise 2.1: softmax"):
+        P = softmax(Z)
+        expect_shape("softmax(Z)", P, (4, 5))
+        expect_close("softmax(Z)", P, P_expected)
+
+and prints one stable line, ``✓ Exercise 2.1: softmax``, when every expectation inside holds.
+Otherwise it stops with one short message instead of a traceback:
+
+- ``ExerciseNotDone`` when the code reached a stub: it names the exercise and the file to edit;
+- ``CheckFailed`` when an answer is wrong: it names the function, what was expected and what came back,
+  or the exception your code raised and the line of yours it came from.
+"""
+
+import contextlib
+import importlib.util
+import re
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from . import PROJECT_ROOT
+
+_STUB = re.compile(r"^Exercise (?P<number>\d+\.\d+): implement (?P<function>[\w.]+)")
+
+
+class ExerciseNotDone(Exception):
+    """Raised by a check when the code it runs reaches an exercise stub."""
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check when an answer is wrong."""
+
+
+@contextlib.contextmanager
+def check(title):
+    """Run the expectations in the ``with`` block and print ``✓ <title>`` when all of them hold."""
+    state = {"expectations": 0}
+    _active.append(state)
+    try:
+        yield
+    except (ExerciseNotDone, CheckFailed):
+        raise
+    except NotImplementedError as error:
+        raise _not_done(error) or error from None
+    except Exception as error:
+        raise CheckFailed(f"{title}: your code raised {_describe(error)}") from None
+    finally:
+        _active.pop()
+    if state["expectations"] == 0:
+        raise RuntimeError(f"{title}: the check made no expectation, so it could not fail.")
+    print(f"✓ {title}")
+
+
+_active = []
+
+
+def _count():
+    if _active:
+        _active[-1]["expectations"] += 1
+
+
+def expect_shape(name, got, shape):
+    """Expect an array (or anything with ``.shape``) of exactly ``shape``."""
+    _count()
+    if got is None:
+        raise CheckFailed(f"{name}: expected an array of shape {tuple(shape)}, got None (a missing return?)")
+    got_shape = tuple(np.shape(got))
+    if got_shape != tuple(shape):
+        raise CheckFailed(f"{name}: expected shape {tuple(shape)}, got shape {got_shape}")
+
+
+def expect_close(name, got, expected, *, rtol=1e-7, atol=1e-10):
+    """Expect values equal to ``expected`` within ``|got - expected| <= atol + rtol * |expected|``."""
+    expected = np.asarray(expected)
+    expect_shape(name, got, expected.shape)
+    got = np.asarray(got)
+    if not np.all(np.isfinite(got)):
+        raise CheckFailed(f"{name}: got non-finite values (NaN or inf): {_preview(got)}")
+    bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+        raise CheckFailed(
+            f"{name}: {int(bad.sum())} of {bad.size} values differ; at index {where} expected "
+            f"{expected[where]!r}, got {got[where]!r}"
+        )
+
+
+def expect_equal(name, got, expected):
+    """Expect exact equality (integers, strings, lists)."""
+    _count()
+    same = np.array_equal(got, expected) if isinstance(expected, np.ndarray) else got == expected
+    if not same:
+        raise CheckFailed(f"{name}: expected {_preview(expected)}, got {_preview(got)}")
+
+
+def expect_true(name, condition, explanation):
+    """Expect a property to hold; ``explanation`` says what the property is."""
+    _count()
+    if not condition:
+        raise CheckFailed(f"{name}: {explanation}")
+
+
+def expect_raises(name, exception, function, *args, **kwargs):
+    """Expect ``function(*args, **kwargs)`` to raise ``exception`` (bad input must be refused)."""
+    _count()
+    try:
+        function(*args, **kwargs)
+    except exception:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        raise CheckFailed(f"{name}: expected {exception.__name__}, got {_describe(error)}") from None
+    raise CheckFailed(f"{name}: expected {exception.__name__}, but nothing was raised")
+
+
+def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
+    """Expect ``analytic`` to be the gradient of the scalar function ``f`` at ``x``.
+
+    The numerical gradient comes from central differences in float64, computed by the reference
+    ``numerical_gradient`` so that this check does not depend on your Exercise 2.4. ``f`` is called
+    after ``x`` is changed in place, so it must read ``x`` rather than a copy. Returns the maximum
+    relative error, for printing.
+    """
+    expect_shape(f"d{name}", analytic, np.shape(x))
+    if np.asarray(x).dtype != np.float64:
+        raise CheckFailed(f"{name}: gradient checks need float64 inputs, got {np.asarray(x).dtype}")
+    gradcheck = _reference("gradcheck")
+    numeric = gradcheck.numerical_gradient(f, x, h=h)
+    error = gradcheck.relative_error(analytic, numeric)
+    if not error < tol:
+        worst = np.unravel_index(np.argmax(np.abs(np.asarray(analytic) - numeric)), numeric.shape)
+        raise CheckFailed(
+            f"d{name}: relative error {error:.1e} (must be < {tol:.0e}); at index {tuple(map(int, worst))} "
+            f"the numerical gradient is {numeric[worst]!r}, yours is {np.asarray(analytic)[worst]!r}"
+        )
+    return error
+
+
+def _reference(module):
+    """Load ``solutions/rnnlib/<module>.py``, so a check's own tools never depend on your exercises."""
+    path = PROJECT_ROOT / "solutions" / "rnnlib" / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"_rnnlib_reference_{module}", path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def _not_done(error):
+    """Turn the NotImplementedError of a stub into ExerciseNotDone naming the exercise and its file."""
+    match = _STUB.match(str(error))
+    if not match:
+        return None
+    path = _relative(traceback.extract_tb(error.__traceback__)[-1].filename)
+    return ExerciseNotDone(
+        f"Exercise {match['number']} is not done yet: implement {match['function']} in {path}"
+    )
+
+
+def _describe(error):
+    """``ValueError: ... (rnnlib/x.py, line 12)``: the exception and the last line of project code."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if _inside_project(f.filename)]
+    where = f" ({_relative(frames[-1].filename)}, line {frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def _inside_project(filename):
+    return _relative(filename) != filename and not filename.endswith("checks.py")
+
+
+def _relative(filename):
+    """``rnnlib/x.py`` for a file of the project, the name unchanged for anything else."""
+    try:
+        return str(Path(filename).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return filename
+
+
+def _preview(value, limit=80):
+    text = np.array2string(value, threshold=8) if isinstance(value, np.ndarray) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short_error(shell, etype, value, tb, tb_offset=None):
+    """IPython handler: our check errors and stub errors show as one line, others as usual."""
+    if issubclass(etype, NotImplementedError) and not _STUB.match(str(value)):
+        return shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    if issubclass(etype, NotImplementedError):
+        value = _not_done(value.with_traceback(tb))
+        etype = ExerciseNotDone
+    return [f"{etype.__name__}: {value}"]
+
+
+def _install_notebook_handler():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((ExerciseNotDone, CheckFailed, NotImplementedError), _short_error)
+
+
+_install_notebook_handler()
