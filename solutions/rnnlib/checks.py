@@ -87,7 +87,7 @@ def expect_close(name, got, expected, *, rtol=1e-7, atol=1e-10):
         where = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
         raise CheckFailed(
             f"{name}: {int(bad.sum())} of {bad.size} values differ; at index {where} expected "
-            f"{expected[where]!r}, got {got[where]!r}"
+            f"{expected[where].item()!r}, got {got[where].item()!r}"
         )
 
 
@@ -121,12 +121,12 @@ def expect_raises(name, exception, function, *args, **kwargs):
 
 
 def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
-    """Expect ``analytic`` to be the gradient of the scalar function ``f`` at ``x``.
+    """Expect ``analytic`` to be the gradient of the scalar function ``f(x)`` at ``x``.
 
     The numerical gradient comes from central differences in float64, computed by the reference
-    ``numerical_gradient`` so that this check does not depend on your Exercise 2.4. ``f`` is called
-    after ``x`` is changed in place, so it must read ``x`` rather than a copy. Returns the maximum
-    relative error, for printing.
+    ``numerical_gradient`` so that this check does not depend on your Exercise 2.4. ``x`` is changed in
+    place between calls, so ``f`` must compute from it (or from arrays sharing its memory). Returns the
+    maximum relative error, for printing.
     """
     expect_shape(f"d{name}", analytic, np.shape(x))
     if np.asarray(x).dtype != np.float64:
@@ -138,7 +138,7 @@ def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
         worst = np.unravel_index(np.argmax(np.abs(np.asarray(analytic) - numeric)), numeric.shape)
         raise CheckFailed(
             f"d{name}: relative error {error:.1e} (must be < {tol:.0e}); at index {tuple(map(int, worst))} "
-            f"the numerical gradient is {numeric[worst]!r}, yours is {np.asarray(analytic)[worst]!r}"
+            f"the numerical gradient is {numeric[worst].item()!r}, yours is {np.asarray(analytic)[worst].item()!r}"
         )
     return error
 
@@ -171,7 +171,7 @@ def _describe(error):
 
 
 def _inside_project(filename):
-    return _relative(filename) != filename and not filename.endswith("checks.py")
+    return _relative(filename) != filename and Path(filename).resolve() != Path(__file__).resolve()
 
 
 def _relative(filename):
@@ -188,13 +188,16 @@ def _preview(value, limit=80):
 
 
 def _short_error(shell, etype, value, tb, tb_offset=None):
-    """IPython handler: our check errors and stub errors show as one line, others as usual."""
-    if issubclass(etype, NotImplementedError) and not _STUB.match(str(value)):
-        return shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-    if issubclass(etype, NotImplementedError):
+    """IPython handler: check errors and stubs show as one line; other errors as usual."""
+    if issubclass(etype, NotImplementedError) and _STUB.match(str(value)):
         value = _not_done(value.with_traceback(tb))
         etype = ExerciseNotDone
-    return [f"{etype.__name__}: {value}"]
+    if issubclass(etype, (ExerciseNotDone, CheckFailed)):
+        stb = [f"{etype.__name__}: {value}"]
+    else:
+        stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    # IPython drops what a handler returns when the cell itself raised, so show it here.
+    shell._showtraceback(etype, value, stb)
 
 
 def _install_notebook_handler():
