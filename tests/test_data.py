@@ -71,6 +71,13 @@ def test_a_cached_file_is_read_without_mirror_or_network(tiny):
     assert data.load_corpus("tiny") == TINY.decode()
 
 
+def test_a_wrong_file_put_in_the_cache_by_hand_is_refused(tiny):
+    (tiny / "cache").mkdir()
+    (tiny / "cache" / "tiny.txt").write_bytes(TINY[:10])
+    with pytest.raises(ValueError, match=r"tiny.txt from the cache .* not the expected file.*Delete it"):
+        data.load_corpus("tiny")
+
+
 def test_a_file_from_the_mirror_is_verified_and_cached(tiny, monkeypatch):
     monkeypatch.setenv("RNNLIB_DATA_MIRROR", str(write_mirror(tiny, TINY)))
     assert data.load_corpus("tiny") == TINY.decode()
@@ -128,7 +135,7 @@ def test_a_download_is_verified_and_cached(tiny, monkeypatch):
 
 def test_a_wrong_download_is_refused_and_never_cached(tiny, monkeypatch):
     serve(monkeypatch, b"<html>404: Not Found</html>")
-    with pytest.raises(ValueError, match="expected sha256.*https://example.org/tiny.txt"):
+    with pytest.raises(ValueError, match="tiny.txt from https://example.org/tiny.txt is not the expected"):
         data.load_corpus("tiny")
     assert cached(tiny) == []
 

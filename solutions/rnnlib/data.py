@@ -56,8 +56,9 @@ def load_corpus(name):
 
     The file is read from the cache ``data/<file>``. The first time, it is copied there from the mirror
     directory named by the environment variable ``RNNLIB_DATA_MIRROR`` if that directory holds it, else
-    downloaded from its canonical address. Either way its sha256 is verified before it enters the cache,
-    so the cache never holds a wrong or half-written file.
+    downloaded from its canonical address. Its sha256 is verified before it enters the cache, so the
+    cache never holds a wrong or half-written file, and again at every read (a millisecond), which
+    catches a wrong file put into ``data/`` by hand.
     """
     if name not in CORPORA:
         raise ValueError(f"unknown corpus {name!r}; the known corpora are: {', '.join(sorted(CORPORA))}")
@@ -65,26 +66,26 @@ def load_corpus(name):
     path = data_dir() / source.file
     if not path.is_file():
         _fetch(source, path)
-    return path.read_bytes().decode("utf-8")
+    data = path.read_bytes()
+    _verify(data, source, f"the cache {path}", "Delete it, and it will be fetched again on the next load.")
+    return data.decode("utf-8")
 
 
 def _fetch(source, path):
     """Put a verified copy of ``source`` at ``path``: from the mirror if it has the file, else the web."""
     mirror = os.environ.get("RNNLIB_DATA_MIRROR")
-    if mirror and (Path(mirror) / source.file).is_file():
-        mirrored = Path(mirror) / source.file
+    mirrored = Path(mirror) / source.file if mirror else None
+    if mirrored is not None and mirrored.is_file():
+        fix = f"Replace it with the original from {source.url}."
         with open(mirrored, "rb") as stream:
-            _store(stream, source, path, origin=f"the mirror {mirrored}")
+            _store(stream, source, path, f"the mirror {mirrored}", fix)
         return
     try:
         with urllib.request.urlopen(source.url, timeout=60) as stream:
-            _store(stream, source, path, origin=source.url)
+            fix = "A proxy or login page may have answered; put the original in RNNLIB_DATA_MIRROR."
+            _store(stream, source, path, source.url, fix)
     except OSError as error:  # urllib.error.URLError, timeouts, refused connections
-        no_mirror = (
-            f"the mirror RNNLIB_DATA_MIRROR={mirror} has no {source.file}"
-            if mirror
-            else "RNNLIB_DATA_MIRROR is not set"
-        )
+        no_mirror = f"the mirror {mirror} has no {source.file}" if mirror else "RNNLIB_DATA_MIRROR is not set"
         raise FileNotFoundError(
             f"could not get {source.file}: downloading {source.url} failed ({error}) and {no_mirror}. "
             f"Download that file by hand and save it as {path}, or set the environment variable "
@@ -92,8 +93,8 @@ def _fetch(source, path):
         ) from None
 
 
-def _store(stream, source, path, origin):
-    """Copy the bytes of ``stream`` to ``path`` if their sha256 is ``source.sha256``.
+def _store(stream, source, path, origin, remedy):
+    """Copy the bytes of ``stream`` (from ``origin``) to ``path`` if their sha256 is ``source.sha256``.
 
     The bytes go to a temporary file next to ``path`` and are renamed into place only once verified;
     the rename is atomic, so an interrupted copy or a wrong file never lands in the cache.
@@ -103,19 +104,22 @@ def _store(stream, source, path, origin):
     try:
         with os.fdopen(handle, "wb") as out:
             shutil.copyfileobj(stream, out)
-        data = Path(temporary).read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != source.sha256:
-            raise ValueError(
-                f"{source.file} from {origin} is not the expected file: expected sha256 {source.sha256} "
-                f"({source.size:,} bytes), got sha256 {digest} ({len(data):,} bytes). Replace it with "
-                f"the file from {source.url}."
-            )
+        _verify(Path(temporary).read_bytes(), source, origin, remedy)
         os.chmod(temporary, 0o644)  # mkstemp makes the file private; the cache is ordinary data
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _verify(data, source, origin, remedy):
+    """Refuse ``data`` unless its sha256 is ``source.sha256``; the error names both digests and the origin."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != source.sha256:
+        raise ValueError(
+            f"{source.file} from {origin} is not the expected file: expected sha256 {source.sha256} "
+            f"({source.size:,} bytes), got sha256 {digest} ({len(data):,} bytes). {remedy}"
+        )
 
 
 class Vocabulary:
