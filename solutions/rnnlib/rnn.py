@@ -1,0 +1,314 @@
+"""The vanilla RNN (lessons 03-04): forward and backpropagation through time, in row-vector form.
+
+One step for a batch of B rows, then the output layer on every step::
+
+    h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h)      x_t (B, m), h_t (B, H)
+    z_t = h_t W_hy + b_y                           z_t (B, V), y_hat_t = softmax(z_t)
+
+Arrays are batch-first: a sequence input X is (B, T, m), the hidden states Hs are (B, T, H) with
+Hs[:, t] the state after step t, and the logits Z are (B, T, V). Everything that does not depend on
+the previous state (the input projection, the output layer, every weight gradient) is one matrix
+product over all B*T rows; only the recurrence itself runs step by step.
+
+Each forward function returns a cache, the values its backward function needs, with the layout given
+in its docstring. The language-model glue at the end (init_params, lm_forward, lm_backward, lm_step)
+is not an exercise; rnnlib.gru has the same names, so rnnlib.train takes either module.
+"""
+
+import numpy as np
+
+from .data import one_hot
+from .losses import cross_entropy, cross_entropy_backward
+
+
+def rnn_step_forward(x, h_prev, Wxh, Whh, bh):
+    """Exercise 3.1: one step of the vanilla RNN for a batch of rows.
+
+    x (B, m) inputs at this step, h_prev (B, H) previous states, Wxh (m, H), Whh (H, H), bh (H,).
+    Returns h (B, H) = tanh(x Wxh + h_prev Whh + bh) and cache = (x, h_prev, Wxh, Whh, h).
+    """
+    m, H = _check_weights(Wxh, Whh, bh)
+    _check_shape("x", x, (None, m), "(B, m)")
+    _check_shape("h_prev", h_prev, (np.shape(x)[0], H), "(B, H)")
+    ### BEGIN SOLUTION
+    h = np.tanh(x @ Wxh + h_prev @ Whh + bh)
+    ### END SOLUTION
+    cache = (x, h_prev, Wxh, Whh, h)
+    return h, cache
+
+
+def rnn_forward(X, h0, Wxh, Whh, bh):
+    """Exercise 3.2: run the RNN over a batch of sequences.
+
+    X (B, T, m) inputs, h0 (B, H) initial states, Wxh (m, H), Whh (H, H), bh (H,).
+    Returns Hs (B, T, H), where Hs[:, t] is the state after step t (Hs[:, -1] starts the next window),
+    and cache = (X, h0, Wxh, Whh, Hs).
+
+    The input part of every step, A_x = X Wxh + bh (B, T, H), does not depend on the state, so it is
+    one matrix product before the loop; the loop does only the recurrent product and the tanh.
+    """
+    m, H = _check_weights(Wxh, Whh, bh)
+    _check_shape("X", X, (None, None, m), "(B, T, m)")
+    _check_steps("X", X)
+    _check_shape("h0", h0, (np.shape(X)[0], H), "(B, H)")
+    ### BEGIN SOLUTION
+    A_x = X @ Wxh + bh
+    h = h0
+    Hs = []
+    for t in range(X.shape[1]):
+        h = np.tanh(A_x[:, t] + h @ Whh)
+        Hs.append(h)
+    Hs = np.stack(Hs, axis=1)
+    ### END SOLUTION
+    cache = (X, h0, Wxh, Whh, Hs)
+    return Hs, cache
+
+
+def output_forward(Hs, Why, by):
+    """Exercise 3.3: the output layer on every step, Z = Hs Why + by.
+
+    Hs (B, T, H) hidden states, Why (H, V), by (V,).
+    Returns Z (B, T, V) logits and cache = (Hs, Why). The B*T rows of Hs are one (B*T, H) matrix, so
+    the whole layer is one matrix product: reshape, multiply, reshape back.
+    """
+    _check_shape("Why", Why, (None, None), "(H, V)")
+    H, V = Why.shape
+    _check_shape("by", by, (V,), "(V,)")
+    _check_shape("Hs", Hs, (None, None, H), "(B, T, H)")
+    B, T, _ = Hs.shape
+    ### BEGIN SOLUTION
+    Z = (Hs.reshape(B * T, H) @ Why + by).reshape(B, T, V)
+    ### END SOLUTION
+    cache = (Hs, Why)
+    return Z, cache
+
+
+def rnn_step_backward(dh, cache):
+    """Exercise 4.1: backward through one RNN step.
+
+    dh (B, H) is dL/dh for the state this step produced; cache = (x, h_prev, Wxh, Whh, h) from
+    rnn_step_forward. With delta = dh * (1 - h**2), the gradient at the tanh's input, returns
+    dx (B, m), dh_prev (B, H), dWxh (m, H), dWhh (H, H), dbh (H,).
+    """
+    x, h_prev, Wxh, Whh, h = cache
+    _check_shape("dh", dh, h.shape, "(B, H), the shape of h")
+    ### BEGIN SOLUTION
+    delta = dh * (1 - h**2)
+    dx = delta @ Wxh.T
+    dh_prev = delta @ Whh.T
+    dWxh = x.T @ delta
+    dWhh = h_prev.T @ delta
+    dbh = delta.sum(axis=0)
+    ### END SOLUTION
+    return dx, dh_prev, dWxh, dWhh, dbh
+
+
+def rnn_backward(dHs, cache):
+    """Exercise 4.2: backpropagation through time over the whole sequence.
+
+    dHs (B, T, H) is dL/dh_t from above (the output layer) at every step; cache = (X, h0, Wxh, Whh, Hs)
+    from rnn_forward. Returns dX (B, T, m), dh0 (B, H), dWxh (m, H), dWhh (H, H), dbh (H,).
+
+    The loop runs backwards in time and only carries the gradient: delta_t = (dHs[:, t] + dh_next) *
+    (1 - h_t**2), dh_next = delta_t Whh^T. It stores every delta_t in Delta (B, T, H); after the loop,
+    each weight gradient (a sum over the steps and the batch) is one matrix product over all B*T rows.
+    """
+    X, h0, Wxh, Whh, Hs = cache
+    _check_shape("dHs", dHs, Hs.shape, "(B, T, H), the shape of Hs")
+    B, T, H = Hs.shape
+    ### BEGIN SOLUTION
+    Delta = np.empty_like(Hs)
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        delta_t = (dHs[:, t] + dh_next) * (1 - Hs[:, t] ** 2)
+        dh_next = delta_t @ Whh.T
+        Delta[:, t] = delta_t
+    dh0 = dh_next
+    Hprev = np.concatenate([h0[:, None], Hs[:, :-1]], axis=1)
+    X2d, Hprev2d, Delta2d = X.reshape(B * T, -1), Hprev.reshape(B * T, H), Delta.reshape(B * T, H)
+    dWxh = X2d.T @ Delta2d
+    dWhh = Hprev2d.T @ Delta2d
+    dbh = Delta.sum(axis=(0, 1))
+    dX = Delta @ Wxh.T
+    ### END SOLUTION
+    return dX, dh0, dWxh, dWhh, dbh
+
+
+def output_backward(dZ, cache):
+    """Exercise 4.3: backward through the output layer Z = Hs Why + by.
+
+    dZ (B, T, V) is dL/dZ; cache = (Hs, Why) from output_forward.
+    Returns dHs (B, T, H), dWhy (H, V), dby (V,). Like the forward pass, the weight gradient is one
+    matrix product over all B*T rows.
+    """
+    Hs, Why = cache
+    _check_shape("dZ", dZ, Hs.shape[:2] + Why.shape[1:], "(B, T, V)")
+    B, T, H = Hs.shape
+    V = Why.shape[1]
+    ### BEGIN SOLUTION
+    dZ2d = dZ.reshape(B * T, V)
+    dWhy = Hs.reshape(B * T, H).T @ dZ2d
+    dby = dZ2d.sum(axis=0)
+    dHs = dZ @ Why.T
+    ### END SOLUTION
+    return dHs, dWhy, dby
+
+
+# Language-model glue (not an exercise): characters in, mean cross-entropy of the next character out.
+
+PARAMS = ("Wxh", "Whh", "bh", "Why", "by")
+
+
+def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
+    """Parameters of a character-level RNN language model: dict(Wxh, Whh, bh, Why, by).
+
+    Wxh (V, H), Whh (H, H), bh (H,), Why (H, V), by (V,), all of ``dtype``. Each weight matrix is
+    drawn from N(0, 1/fan_in), fan_in being its number of rows: a pre-activation sums fan_in terms,
+    so it stays of order one and the tanh starts in its responsive range, and the eigenvalues of Whh
+    fill about the unit disk, so at the start the state neither blows up nor dies out along the
+    sequence. The logits then have a spread of about 0.3, so the first predictions are close to
+    uniform and the initial loss is close to ln V. Biases start at zero. The draws are made in float64
+    and rounded to ``dtype``, so a seed gives the same model in float32 and float64.
+    """
+    V = _positive_int("vocab_size", vocab_size)
+    H = _positive_int("hidden_size", hidden_size)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a Generator, np.random.default_rng(seed); got {type(rng).__name__}")
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"dtype must be a floating type such as np.float32 or np.float64, got {dtype!r}")
+    params = {
+        "Wxh": rng.standard_normal((V, H)) / np.sqrt(V),
+        "Whh": rng.standard_normal((H, H)) / np.sqrt(H),
+        "bh": np.zeros(H),
+        "Why": rng.standard_normal((H, V)) / np.sqrt(H),
+        "by": np.zeros(V),
+    }
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def lm_forward(params, inputs, targets, h0):
+    """Loss of the RNN language model on one window of characters.
+
+    params from init_params; inputs, targets (B, T) integer ids in [0, V), targets[:, t] being the
+    character that follows inputs[:, t]; h0 (B, H) the state to start from (None for zeros; converted
+    to the dtype of params). Returns loss (float, the mean NLL over the B*T predictions), h_last (B, H)
+    the state after the window, to carry into the next one, and the cache lm_backward needs.
+    """
+    Wxh, Whh, bh, Why, by = _unpack(params)
+    V, H = Wxh.shape
+    inputs = _ids("inputs", inputs, V, ndim=2)
+    targets = _ids("targets", targets, V, ndim=2)
+    if targets.shape != inputs.shape:
+        raise ValueError(f"targets must have the shape of inputs {inputs.shape}, got {targets.shape}")
+    _check_steps("inputs", inputs)
+    h0 = _state("h0", h0, inputs.shape[0], H, Wxh.dtype)
+    X = one_hot(inputs, V, dtype=Wxh.dtype)
+    Hs, rnn_cache = rnn_forward(X, h0, Wxh, Whh, bh)
+    Z, out_cache = output_forward(Hs, Why, by)
+    Z2d, y = Z.reshape(-1, V), targets.reshape(-1)
+    loss = cross_entropy(Z2d, y)
+    return loss, Hs[:, -1].copy(), (rnn_cache, out_cache, Z2d, y)
+
+
+def lm_backward(cache, dh_last=None):
+    """Gradients of lm_forward's loss: grads (a dict with the keys of params) and dh0 (B, H).
+
+    dh_last (B, H), optional, is a gradient arriving at h_last from beyond the window (from the next
+    window when the state is carried and the two are differentiated together); truncated BPTT leaves
+    it out, so the gradient stops at the window's end.
+    """
+    rnn_cache, out_cache, Z2d, y = cache
+    Hs = out_cache[0]
+    dZ = cross_entropy_backward(Z2d, y).reshape(Hs.shape[:2] + (-1,))
+    dHs, dWhy, dby = output_backward(dZ, out_cache)
+    if dh_last is not None:
+        _check_shape("dh_last", dh_last, Hs[:, -1].shape, "(B, H), the shape of h_last")
+        dHs[:, -1] += dh_last
+    _, dh0, dWxh, dWhh, dbh = rnn_backward(dHs, rnn_cache)
+    return {"Wxh": dWxh, "Whh": dWhh, "bh": dbh, "Why": dWhy, "by": dby}, dh0
+
+
+def lm_step(params, ids, h):
+    """One step of the language model, for sampling: the logits of the next character and the state.
+
+    ids (B,) integer ids of the current characters, h (B, H) the state before them (None for zeros).
+    Returns logits (B, V) and h_next (B, H).
+    """
+    Wxh, Whh, bh, Why, by = _unpack(params)
+    V, H = Wxh.shape
+    ids = _ids("ids", ids, V, ndim=1)
+    h = _state("h", h, ids.shape[0], H, Wxh.dtype)
+    h_next, _ = rnn_step_forward(one_hot(ids, V, dtype=Wxh.dtype), h, Wxh, Whh, bh)
+    Z, _ = output_forward(h_next[:, None], Why, by)
+    return Z[:, 0], h_next
+
+
+# Input checks: a wrong shape fails here, with names and shapes, rather than deep inside a matmul.
+
+
+def _check_shape(name, array, expected, meaning):
+    """Refuse ``array`` unless its shape is ``expected`` (None: any size), described as ``meaning``."""
+    shape = np.shape(array)
+    if len(shape) != len(expected) or any(e not in (None, s) for s, e in zip(shape, expected, strict=True)):
+        sizes = ["any" if e is None else str(e) for e in expected]
+        wanted = f"({', '.join(sizes)}{',' if len(sizes) == 1 else ''})"
+        raise ValueError(f"{name} must have shape {meaning} = {wanted}, got {shape}")
+
+
+def _check_weights(Wxh, Whh, bh):
+    """(m, H) from Wxh, after checking that Whh is (H, H) and bh is (H,)."""
+    _check_shape("Wxh", Wxh, (None, None), "(m, H)")
+    m, H = np.shape(Wxh)
+    _check_shape("Whh", Whh, (H, H), "(H, H)")
+    _check_shape("bh", bh, (H,), "(H,)")
+    return m, H
+
+
+def _check_steps(name, sequences):
+    if np.shape(sequences)[1] == 0:
+        raise ValueError(f"{name} has T = 0 time steps, shape {np.shape(sequences)}; a window needs T >= 1")
+
+
+def _unpack(params):
+    """The five arrays of params, after checking their names, shapes and common floating dtype."""
+    if not isinstance(params, dict) or set(params) != set(PARAMS):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"params must be the dict of init_params with keys {list(PARAMS)}, got {got}")
+    Wxh, Whh, bh, Why, by = (params[k] for k in PARAMS)
+    V, H = _check_weights(Wxh, Whh, bh)
+    _check_shape("Why", Why, (H, V), "(H, V)")
+    _check_shape("by", by, (V,), "(V,)")
+    dtypes = {np.asarray(params[k]).dtype for k in PARAMS}
+    if len(dtypes) != 1 or not np.issubdtype(dtypes.pop(), np.floating):
+        found = {k: str(np.asarray(params[k]).dtype) for k in PARAMS}
+        raise TypeError(f"params must all have the same floating dtype, got {found}")
+    return Wxh, Whh, bh, Why, by
+
+
+def _ids(name, ids, V, ndim):
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer character ids, got dtype {ids.dtype}")
+    if ids.ndim != ndim or 0 in ids.shape[:1]:
+        wanted = "(B, T)" if ndim == 2 else "(B,)"
+        raise ValueError(f"{name} must have shape {wanted} with B >= 1, got {ids.shape}")
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError(
+            f"{name} holds ids from {ids.min()} to {ids.max()}, but the vocabulary's ids run from 0 "
+            f"to {V - 1}"
+        )
+    return ids
+
+
+def _state(name, h, B, H, dtype):
+    """The (B, H) state ``h`` in the dtype of the parameters; zeros when h is None."""
+    if h is None:
+        return np.zeros((B, H), dtype=dtype)
+    _check_shape(name, h, (B, H), "(B, H)")
+    return np.asarray(h, dtype=dtype)
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
