@@ -13,8 +13,9 @@ def softmax(Z):
     """Exercise 2.1: row-wise softmax of logits.
 
     Z: (..., V) logits, any leading shape (a row (V,), a batch (N, V), a sequence batch (B, T, V)).
-    Returns Y_hat of Z's shape: Y_hat[..., j] = exp(Z[..., j]) / sum_k exp(Z[..., k]), so every row
-    (along the last axis) is positive and sums to one.
+    Returns P (the probabilities Y_hat of the lessons) of Z's shape:
+    P[..., j] = exp(Z[..., j]) / sum_k exp(Z[..., k]), so every row (the last axis) is positive and sums
+    to one.
 
     Subtract each row's max before exp: the result is the same (softmax(z - c) = softmax(z)), but the
     largest exponent becomes exp(0) = 1, so large logits cannot overflow to inf and make inf / inf = nan.
@@ -41,8 +42,8 @@ def cross_entropy(Z, y):
     ### BEGIN SOLUTION
     N = Z.shape[0]
     shifted = Z - Z.max(axis=1, keepdims=True)
-    log_Y_hat = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return float(-log_Y_hat[np.arange(N), y].mean())
+    log_P = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_P[np.arange(N), y].mean())
     ### END SOLUTION
 
 
@@ -50,16 +51,16 @@ def cross_entropy_backward(Z, y):
     """Exercise 2.3: gradient of cross_entropy(Z, y) with respect to the logits.
 
     Z: (N, V) logits; y: (N,) integer targets, as for cross_entropy.
-    Returns dZ (N, V) = (Y_hat - Y) / N, where Y_hat = softmax(Z) and Y is the one-hot (N, V) matrix of
-    y. The 1/N is there because the loss is a mean over the N rows. Use your softmax.
+    Returns dZ (N, V) = (P - Y) / N, where P = softmax(Z) (Y_hat in the lesson) and Y is the one-hot
+    (N, V) matrix of y. The 1/N is there because the loss is a mean over the N rows. Use your softmax.
     """
     Z, y = _logits_and_targets(Z, y)
     ### BEGIN SOLUTION
     N = Z.shape[0]
-    Y_hat = softmax(Z)
-    Y = np.zeros_like(Y_hat)
+    P = softmax(Z)
+    Y = np.zeros_like(P)
     Y[np.arange(N), y] = 1.0
-    return (Y_hat - Y) / N
+    return (P - Y) / N
     ### END SOLUTION
 
 
@@ -83,7 +84,7 @@ def _logits(Z, name):
     if Z.ndim == 0 or Z.shape[-1] == 0:
         raise ValueError(f"{name} must have a last axis of V >= 1 logits, got shape {Z.shape}.")
     if Z.dtype.kind in "iu":
-        Z = Z.astype(np.float64)  # integer logits would make Z - max an integer array that exp promotes
+        Z = Z.astype(np.float64)  # np.exp of a small integer type would compute in float16
     return Z
 
 
