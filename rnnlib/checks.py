@@ -137,10 +137,11 @@ def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
     numeric = gradcheck.numerical_gradient(f, x, h=h)
     error = gradcheck.relative_error(analytic, numeric)
     if not error < tol:
-        worst = np.unravel_index(np.argmax(np.abs(np.asarray(analytic) - numeric)), numeric.shape)
+        analytic = np.asarray(analytic)
+        worst = np.unravel_index(np.argmax(np.abs(analytic - numeric)), numeric.shape)
         raise CheckFailed(
             f"d{name}: relative error {error:.1e} (must be < {tol:.0e}); at index {tuple(map(int, worst))} "
-            f"the numerical gradient is {numeric[worst].item()!r}, yours is {np.asarray(analytic)[worst].item()!r}"
+            f"the numerical gradient is {numeric[worst].item()!r}, yours is {analytic[worst].item()!r}"
         )
     return error
 

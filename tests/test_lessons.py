@@ -31,7 +31,10 @@ def _run_as_student(path):
     notebook = nbformat.read(path, as_version=4)
     env = {k: v for k, v in os.environ.items() if k != "RNNLIB"}
     client = NotebookClient(
-        notebook, kernel_name="python3", timeout=600, allow_errors=True,
+        notebook,
+        kernel_name="python3",
+        timeout=600,
+        allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute(env=env)
@@ -93,7 +96,8 @@ def test_every_exercise_of_the_package_has_a_check_in_its_lesson():
     assert exercises, "no exercise found in solutions/rnnlib"
     for number, module in sorted(exercises.items()):
         lesson = f"{int(number.split('.')[0]):02d}"
-        assert lesson in checked.get(number, []), f"Exercise {number} ({module}) has no check in lesson {lesson}"
+        missing = f"Exercise {number} ({module}) has no check cell in lesson {lesson}"
+        assert lesson in checked.get(number, []), missing
 
 
 def test_lessons_are_numbered_from_00_without_gaps():

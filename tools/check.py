@@ -68,8 +68,10 @@ def main(argv):
         sys.exit(__doc__)
     report = Report()
     paths = [str(p.relative_to(ROOT)) for p in _notebooks(argv[0] if argv else None)]
-    pytest.main(["-q", "--tb=short", "--no-header", "-p", "no:warnings", "--rootdir", str(ROOT), *paths],
-                plugins=[report])
+    pytest.main(
+        ["-q", "--tb=short", "--no-header", "-p", "no:warnings", "--rootdir", str(ROOT), *paths],
+        plugins=[report],
+    )
     print()
     print("Your exercises")
     for notebook, title, passed, message in report.results:
