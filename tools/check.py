@@ -7,6 +7,7 @@ Runs nbval (pytest --nbval-lax) on the notebooks as they are committed, so your 
 notebook do not change what is checked; only your rnnlib/ and exercises/ answers do.
 """
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -68,10 +69,8 @@ def main(argv):
         sys.exit(__doc__)
     report = Report()
     paths = [str(p.relative_to(ROOT)) for p in _notebooks(argv[0] if argv else None)]
-    pytest.main(
-        ["-q", "--tb=short", "--no-header", "-p", "no:warnings", "--rootdir", str(ROOT), *paths],
-        plugins=[report],
-    )
+    os.chdir(ROOT)
+    pytest.main(["-q", "--tb=no", "-rN", "--no-header", "-p", "no:warnings", *paths], plugins=[report])
     print()
     print("Your exercises")
     for notebook, title, passed, message in report.results:
