@@ -45,17 +45,19 @@ def rnn_forward(X, h0, Wxh, Whh, bh):
     and cache = (X, h0, Wxh, Whh, Hs).
 
     The input part of every step, A_x = X Wxh + bh (B, T, H), does not depend on the state, so it is
-    one matrix product before the loop; the loop does only the recurrent product and the tanh.
+    one matrix product over all B*T rows before the loop; the loop does only the recurrent product and
+    the tanh.
     """
     m, H = _check_weights(Wxh, Whh, bh)
     _check_shape("X", X, (None, None, m), "(B, T, m)")
     _check_steps("X", X)
     _check_shape("h0", h0, (np.shape(X)[0], H), "(B, H)")
+    B, T, _ = X.shape
     ### BEGIN SOLUTION
-    A_x = X @ Wxh + bh
+    A_x = (X.reshape(B * T, m) @ Wxh + bh).reshape(B, T, H)
     h = h0
     Hs = []
-    for t in range(X.shape[1]):
+    for t in range(T):
         h = np.tanh(A_x[:, t] + h @ Whh)
         Hs.append(h)
     Hs = np.stack(Hs, axis=1)
@@ -218,11 +220,11 @@ def lm_backward(cache, dh_last=None):
     it out, so the gradient stops at the window's end.
     """
     rnn_cache, out_cache, Z2d, y = cache
-    Hs = out_cache[0]
-    dZ = cross_entropy_backward(Z2d, y).reshape(Hs.shape[:2] + (-1,))
+    B, T, H = out_cache[0].shape
+    dZ = cross_entropy_backward(Z2d, y).reshape(B, T, -1)
     dHs, dWhy, dby = output_backward(dZ, out_cache)
     if dh_last is not None:
-        _check_shape("dh_last", dh_last, Hs[:, -1].shape, "(B, H), the shape of h_last")
+        _check_shape("dh_last", dh_last, (B, H), "(B, H), the shape of h_last")
         dHs[:, -1] += dh_last
     _, dh0, dWxh, dWhh, dbh = rnn_backward(dHs, rnn_cache)
     return {"Wxh": dWxh, "Whh": dWhh, "bh": dbh, "Why": dWhy, "by": dby}, dh0
