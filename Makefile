@@ -12,8 +12,11 @@ export RNNLIB
 
 .PHONY: lab test check generate notebooks clean
 
+# Containers often run as root, which JupyterLab refuses unless told.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(VENV)/.installed
-	$(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/00_welcome.ipynb
 
 test: $(VENV)/.installed $(VENV)/.torch
 	$(VENV)/bin/ruff check .
