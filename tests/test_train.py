@@ -1,0 +1,224 @@
+"""Lesson 05: the SGD update, clipping by global norm, one step of truncated BPTT, and the training loop."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from rnnlib import gru, rnn
+from rnnlib.data import Vocabulary
+from rnnlib.optim import clip_grad_norm, sgd_step
+from rnnlib.train import evaluate, sample, train, train_step
+
+TEXT = "the cat sat on the mat. " * 40
+
+
+def _arrays(rng, dtype=np.float64):
+    return {"W": rng.standard_normal((3, 4)).astype(dtype), "b": rng.standard_normal(4).astype(dtype)}
+
+
+def _corpus():
+    vocab = Vocabulary(TEXT)
+    ids = vocab.encode(TEXT)
+    return vocab, ids[:800], ids[800:]
+
+
+def _train(model, params, vocab, train_ids, val_ids, **overrides):
+    settings = dict(
+        vocab=vocab, batch_size=4, seq_len=8, steps=300, lr=0.5, clip=5.0, eval_every=100,
+        sample_every=0, rng=np.random.default_rng(0), plot=False,
+    )
+    return train(model, params, train_ids, val_ids, **(settings | overrides))
+
+
+# sgd_step
+
+
+def test_sgd_step_moves_every_parameter_against_its_gradient_in_place():
+    rng = np.random.default_rng(0)
+    params, grads = _arrays(rng), _arrays(rng)
+    before = {k: v.copy() for k, v in params.items()}
+    arrays = {k: id(v) for k, v in params.items()}
+    assert sgd_step(params, grads, 0.1) is None
+    for k in params:
+        np.testing.assert_allclose(params[k], before[k] - 0.1 * grads[k])
+        assert id(params[k]) == arrays[k], f"{k} was replaced by a new array instead of updated in place"
+
+
+def test_sgd_step_keeps_float32_parameters_float32():
+    rng = np.random.default_rng(0)
+    params, grads = _arrays(rng, np.float32), _arrays(rng, np.float32)
+    sgd_step(params, grads, 0.1)
+    assert all(v.dtype == np.float32 for v in params.values())
+
+
+def test_sgd_step_refuses_mismatched_keys_and_a_bad_learning_rate():
+    rng = np.random.default_rng(0)
+    params = _arrays(rng)
+    with pytest.raises(ValueError, match="same keys"):
+        sgd_step(params, {"W": params["W"]}, 0.1)
+    with pytest.raises(ValueError, match="learning rate"):
+        sgd_step(params, _arrays(rng), -1.0)
+
+
+# clip_grad_norm
+
+
+def test_clip_grad_norm_scales_by_the_global_norm_of_all_arrays_in_place():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0], [4.0]])}  # global norm 5, each array < 5
+    arrays = {k: id(v) for k, v in grads.items()}
+    total = clip_grad_norm(grads, 1.0)
+    assert total == pytest.approx(5.0)
+    np.testing.assert_allclose(grads["a"], [0.6, 0.0])
+    np.testing.assert_allclose(grads["b"], [[0.0], [0.8]])
+    assert {k: id(v) for k, v in grads.items()} == arrays
+    assert math.sqrt(sum(np.sum(g**2) for g in grads.values())) == pytest.approx(1.0)
+
+
+def test_clip_grad_norm_leaves_gradients_below_the_threshold_alone():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0], [4.0]])}
+    total = clip_grad_norm(grads, 10.0)
+    assert total == pytest.approx(5.0)
+    np.testing.assert_array_equal(grads["a"], [3.0, 0.0])
+    np.testing.assert_array_equal(grads["b"], [[0.0], [4.0]])
+    assert clip_grad_norm(grads, np.inf) == pytest.approx(5.0)
+
+
+def test_clip_grad_norm_reports_non_finite_gradients_and_float32_squares_do_not_overflow():
+    with np.errstate(invalid="ignore"):  # inf * (1 / inf) is nan; the training loop stops on the norm
+        assert math.isnan(clip_grad_norm({"a": np.array([1.0, np.nan])}, 1.0))
+        assert math.isinf(clip_grad_norm({"a": np.array([1.0, np.inf])}, 1.0))
+    big = {"a": np.full(4, 1e20, dtype=np.float32)}
+    assert clip_grad_norm(big, 1.0) == pytest.approx(2e20, rel=1e-6)
+    assert big["a"].dtype == np.float32
+    np.testing.assert_allclose(big["a"], 0.5, rtol=1e-6)
+
+
+def test_clip_grad_norm_refuses_a_non_positive_threshold():
+    with pytest.raises(ValueError, match="max_norm"):
+        clip_grad_norm({"a": np.ones(2)}, 0.0)
+
+
+# train_step, evaluate, sample
+
+
+def test_train_step_is_forward_backward_clip_update_and_returns_the_carried_state():
+    rng = np.random.default_rng(0)
+    params = rnn.init_params(5, 6, rng)
+    inputs, targets = rng.integers(5, size=(2, 4)), rng.integers(5, size=(2, 4))
+    h = rng.standard_normal((2, 6))
+    expected = {k: v.copy() for k, v in params.items()}
+    loss, h_last, cache = rnn.lm_forward(expected, inputs, targets, h)
+    grads, _ = rnn.lm_backward(cache)
+    norm = math.sqrt(sum(np.sum(g**2) for g in grads.values()))
+    clip = norm / 2
+    for k in expected:
+        expected[k] -= 0.1 * grads[k] * (clip / norm)
+
+    got_loss, got_h, got_norm = train_step(rnn, params, inputs, targets, h, 0.1, clip)
+    assert got_loss == pytest.approx(loss)
+    assert got_norm == pytest.approx(norm)
+    np.testing.assert_allclose(got_h, h_last)
+    for k in params:
+        np.testing.assert_allclose(params[k], expected[k], rtol=1e-12)
+
+
+def test_evaluate_is_ln_V_for_a_model_that_predicts_uniformly():
+    vocab, train_ids, val_ids = _corpus()
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
+    params["Why"][:] = 0.0  # zero logits: every character gets probability 1 / V
+    assert evaluate(rnn, params, val_ids, 2, 5) == pytest.approx(math.log(len(vocab)))
+
+
+def test_evaluate_carries_the_state_across_windows():
+    vocab, _, val_ids = _corpus()
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(1))
+    streams = val_ids[: 4 * (len(val_ids) // 4)].reshape(4, -1)
+    h, losses = np.zeros((4, 8)), []
+    for s in range(0, streams.shape[1] - 5, 5):
+        loss, h, _ = rnn.lm_forward(params, streams[:, s : s + 5], streams[:, s + 1 : s + 6], h)
+        losses.append(loss)
+    assert evaluate(rnn, params, val_ids, 4, 5) == pytest.approx(np.mean(losses))
+
+
+def test_sample_is_deterministic_for_a_seed_and_emits_only_vocabulary_characters():
+    vocab, _, _ = _corpus()
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0), dtype=np.float32)
+    first = sample(rnn, params, vocab, "the ", 50, np.random.default_rng(3))
+    again = sample(rnn, params, vocab, "the ", 50, np.random.default_rng(3))
+    other = sample(rnn, params, vocab, "the ", 50, np.random.default_rng(4))
+    assert first == again != other
+    assert first.startswith("the ") and len(first) == 54
+    assert set(first) <= set(vocab.chars)
+    with pytest.raises(ValueError, match="prefix"):
+        sample(rnn, params, vocab, "", 5, np.random.default_rng(0))
+
+
+# train
+
+
+def test_training_on_a_repeating_text_drives_the_loss_down_in_float32():
+    vocab, train_ids, val_ids = _corpus()
+    params = rnn.init_params(len(vocab), 16, np.random.default_rng(0), dtype=np.float32)
+    history = _train(rnn, params, vocab, train_ids, val_ids)
+    assert all(v.dtype == np.float32 for v in params.values())
+    assert len(history["loss"]) == len(history["grad_norm"]) == 300
+    assert list(history["val_step"]) == [0, 100, 200, 300]
+    first, last = history["val_loss"][0], history["val_loss"][-1]
+    assert first == pytest.approx(math.log(len(vocab)), abs=0.3)
+    assert last < 0.5, f"validation loss only went from {first:.2f} to {last:.2f} on a text that repeats"
+    assert history["loss"][-20:].mean() < 0.25 * history["loss"][:20].mean()
+
+
+def test_training_takes_the_gru_too():
+    vocab, train_ids, val_ids = _corpus()
+    params = gru.init_params(len(vocab), 16, np.random.default_rng(0), dtype=np.float32)
+    history = _train(gru, params, vocab, train_ids, val_ids, steps=60, eval_every=30)
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    assert all(v.dtype == np.float32 for v in params.values())
+
+
+@pytest.mark.parametrize("broken", ["loss", "gradient norm"])
+def test_training_stops_with_a_clear_error_naming_the_step_when_the_loss_or_a_gradient_is_not_finite(broken):
+    vocab, train_ids, val_ids = _corpus()
+    backward_calls = []
+
+    def lm_forward(params, inputs, targets, h0):  # the RNN's, except at step 4
+        loss, h_last, cache = rnn.lm_forward(params, inputs, targets, h0)
+        return (np.nan if broken == "loss" and len(backward_calls) == 3 else loss), h_last, cache
+
+    def lm_backward(cache):
+        backward_calls.append(1)
+        grads, dh0 = rnn.lm_backward(cache)
+        if broken == "gradient norm" and len(backward_calls) == 4:
+            grads["Whh"][0, 0] = np.inf
+        return grads, dh0
+
+    model = SimpleNamespace(lm_forward=lm_forward, lm_backward=lm_backward, lm_step=rnn.lm_step)
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
+    with np.errstate(invalid="ignore"), pytest.raises(FloatingPointError, match=rf"step 4: the {broken} is"):
+        _train(model, params, vocab, train_ids, val_ids, steps=10)
+
+
+def test_training_refuses_to_start_from_parameters_that_are_already_nan():
+    vocab, train_ids, val_ids = _corpus()
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
+    params["by"][0] = np.nan
+    with pytest.raises(FloatingPointError, match=r"step 0: the validation loss is nan"):
+        _train(rnn, params, vocab, train_ids, val_ids, steps=5)
+
+
+def test_training_prints_samples_and_draws_the_curve_headless(capsys):
+    vocab, train_ids, val_ids = _corpus()
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
+    _train(rnn, params, vocab, train_ids, val_ids, steps=20, eval_every=10, sample_every=10, plot=True)
+    printed = capsys.readouterr().out
+    assert printed.count("--- step ") == 2
+
+
+def test_train_refuses_a_non_positive_count():
+    vocab, train_ids, val_ids = _corpus()
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="steps"):
+        _train(rnn, params, vocab, train_ids, val_ids, steps=0)
