@@ -1,0 +1,290 @@
+"""The gated recurrent unit (lessons 07-08): forward and backpropagation through time, in row-vector form.
+
+This is the GRU of PyTorch's nn.GRU and cuDNN. One step for a batch of B rows::
+
+    r_t = sigmoid(x_t W_xr + b_xr + h_{t-1} W_hr + b_hr)        reset gate       (B, H)
+    z_t = sigmoid(x_t W_xz + b_xz + h_{t-1} W_hz + b_hz)        update gate      (B, H)
+    n_t = tanh(x_t W_xn + b_xn + r_t * (h_{t-1} W_hn + b_hn))   candidate state  (B, H)
+    h_t = (1 - z_t) * n_t + z_t * h_{t-1}                       new state        (B, H)
+
+The reset gate multiplies h_{t-1} W_hn + b_hn, after the product (Cho et al. 2014 reset h_{t-1} before
+it), so the recurrent product of all three gates is one matmul, h_{t-1} W_h.
+
+GATE ORDER. The three gates' weights are fused along the columns in the order [r | z | n] (PyTorch's):
+
+    Wx (m, 3H) = [W_xr | W_xz | W_xn]      bx (3H,) = [b_xr | b_xz | b_xn]
+    Wh (H, 3H) = [W_hr | W_hz | W_hn]      bh (3H,) = [b_hr | b_hz | b_hn]
+
+so a_x = x_t Wx + bx and a_h = h_{t-1} Wh + bh are (B, 3H), and columns [0:H], [H:2H], [2H:3H] of
+each belong to r, z and n.
+
+Arrays are batch-first, as in rnnlib.rnn: X (B, T, m), Hs (B, T, H) with Hs[:, t] the state after
+step t. The input projection and every weight gradient are one matrix product over all B*T rows; only
+the recurrence runs step by step. Each forward function returns a cache with the layout given in its
+docstring. The output layer is rnnlib.rnn's, and the language-model glue at the end (init_params,
+lm_forward, lm_backward, lm_step) has the same names as rnnlib.rnn's, so rnnlib.train takes either
+module. (In lessons 03-05 z_t named the logits; here z_t is the update gate, as in PyTorch.)
+"""
+
+import numpy as np
+
+from .data import one_hot
+from .losses import cross_entropy, cross_entropy_backward
+from .rnn import _check_shape, _check_steps, _ids, _positive_int, _state, output_backward, output_forward
+
+
+def sigmoid(a):
+    """The logistic function 1 / (1 + exp(-a)), elementwise, without overflow.
+
+    exp(-a) overflows for a < -710 in float64 (a < -89 in float32), with a warning. The same value is
+    1 / (1 + e) for a >= 0 and e / (1 + e) for a < 0 with e = exp(-|a|), which lies in (0, 1]: the
+    trick of subtracting the max in softmax (lesson 02), for two logits a and 0.
+    """
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
+    """Exercise 7.1: one step of the GRU for a batch of rows.
+
+    x (B, m) inputs at this step, h_prev (B, H) previous states, Wx (m, 3H), Wh (H, 3H), bx (3H,),
+    bh (3H,), gate order [r | z | n] along the 3H columns.
+    Returns h (B, H), the new states, and cache = (x, h_prev, Wx, Wh, r, z, n, a_hn), where r, z, n
+    (B, H) are the gates and a_hn = h_prev W_hn + b_hn (B, H) is the part of n that r multiplies.
+    """
+    m, H = _check_weights(Wx, Wh, bx, bh)
+    _check_shape("x", x, (None, m), "(B, m)")
+    _check_shape("h_prev", h_prev, (np.shape(x)[0], H), "(B, H)")
+    ### BEGIN SOLUTION
+    a_xr, a_xz, a_xn = np.split(x @ Wx + bx, 3, axis=1)
+    a_hr, a_hz, a_hn = np.split(h_prev @ Wh + bh, 3, axis=1)
+    r = sigmoid(a_xr + a_hr)
+    z = sigmoid(a_xz + a_hz)
+    n = np.tanh(a_xn + r * a_hn)
+    h = (1 - z) * n + z * h_prev
+    ### END SOLUTION
+    cache = (x, h_prev, Wx, Wh, r, z, n, a_hn)
+    return h, cache
+
+
+def gru_forward(X, h0, Wx, Wh, bx, bh):
+    """Exercise 7.2: run the GRU over a batch of sequences.
+
+    X (B, T, m) inputs, h0 (B, H) initial states, Wx (m, 3H), Wh (H, 3H), bx (3H,), bh (3H,).
+    Returns Hs (B, T, H), where Hs[:, t] is the state after step t (Hs[:, -1] starts the next window),
+    and cache = (X, h0, Wx, Wh, Hs, Rs, Zs, Ns, A_hn): the gates r, z, n of every step and a_hn of
+    every step, each (B, T, H).
+
+    The input part of every gate, A_x = X Wx + bx (B, T, 3H), does not depend on the state, so it is
+    one matrix product before the loop; the loop does h_{t-1} Wh + bh and the gates.
+    """
+    m, H = _check_weights(Wx, Wh, bx, bh)
+    _check_shape("X", X, (None, None, m), "(B, T, m)")
+    _check_steps("X", X)
+    _check_shape("h0", h0, (np.shape(X)[0], H), "(B, H)")
+    ### BEGIN SOLUTION
+    A_x = X @ Wx + bx
+    h = h0
+    steps = []
+    for t in range(X.shape[1]):
+        a_xr, a_xz, a_xn = np.split(A_x[:, t], 3, axis=1)
+        a_hr, a_hz, a_hn = np.split(h @ Wh + bh, 3, axis=1)
+        r = sigmoid(a_xr + a_hr)
+        z = sigmoid(a_xz + a_hz)
+        n = np.tanh(a_xn + r * a_hn)
+        h = (1 - z) * n + z * h
+        steps.append((h, r, z, n, a_hn))
+    Hs, Rs, Zs, Ns, A_hn = (np.stack(values, axis=1) for values in zip(*steps, strict=True))
+    ### END SOLUTION
+    cache = (X, h0, Wx, Wh, Hs, Rs, Zs, Ns, A_hn)
+    return Hs, cache
+
+
+def gru_step_backward(dh, cache):
+    """Exercise 8.1: backward through one GRU step.
+
+    dh (B, H) is dL/dh for the state this step produced; cache = (x, h_prev, Wx, Wh, r, z, n, a_hn)
+    from gru_step_forward. Returns dx (B, m), dh_prev (B, H), dWx (m, 3H), dWh (H, 3H), dbx (3H,),
+    dbh (3H,).
+
+    Work back to the gates' pre-activations g_r, g_z, g_n (the arguments of sigmoid and tanh), then to
+    da_x = dL/da_x = [dg_r | dg_z | dg_n] and da_h = dL/da_h = [dg_r | dg_z | r * dg_n], both (B, 3H):
+    the weight gradients and dx, dh_prev follow from those two as in the vanilla RNN.
+    """
+    x, h_prev, Wx, Wh, r, z, n, a_hn = cache
+    _check_shape("dh", dh, np.shape(h_prev), "(B, H), the shape of h")
+    ### BEGIN SOLUTION
+    dg_n = dh * (1 - z) * (1 - n**2)
+    dg_z = dh * (h_prev - n) * z * (1 - z)
+    dg_r = dg_n * a_hn * r * (1 - r)
+    da_x = np.concatenate([dg_r, dg_z, dg_n], axis=1)
+    da_h = np.concatenate([dg_r, dg_z, r * dg_n], axis=1)
+    dx = da_x @ Wx.T
+    dh_prev = da_h @ Wh.T + dh * z
+    dWx = x.T @ da_x
+    dWh = h_prev.T @ da_h
+    dbx = da_x.sum(axis=0)
+    dbh = da_h.sum(axis=0)
+    ### END SOLUTION
+    return dx, dh_prev, dWx, dWh, dbx, dbh
+
+
+def gru_backward(dHs, cache):
+    """Exercise 8.2: backpropagation through time over the whole sequence.
+
+    dHs (B, T, H) is dL/dh_t from above (the output layer) at every step; cache = (X, h0, Wx, Wh, Hs,
+    Rs, Zs, Ns, A_hn) from gru_forward. Returns dX (B, T, m), dh0 (B, H), dWx (m, 3H), dWh (H, 3H),
+    dbx (3H,), dbh (3H,).
+
+    The loop runs backwards in time and only carries the state gradient: at step t it adds dHs[:, t]
+    to the gradient arriving from step t+1, works back to da_x and da_h as in gru_step_backward,
+    stores them in dA_x and dA_h (B, T, 3H), and passes dh_prev back. After the loop each weight
+    gradient (a sum over the steps and the batch) is one matrix product over all B*T rows.
+    """
+    X, h0, Wx, Wh, Hs, Rs, Zs, Ns, A_hn = cache
+    _check_shape("dHs", dHs, np.shape(Hs), "(B, T, H), the shape of Hs")
+    B, T, H = Hs.shape
+    ### BEGIN SOLUTION
+    Hprev = np.concatenate([h0[:, None], Hs[:, :-1]], axis=1)
+    dA_x = np.empty((B, T, 3 * H), dtype=Hs.dtype)
+    dA_h = np.empty_like(dA_x)
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        dh = dHs[:, t] + dh_next
+        r, z, n = Rs[:, t], Zs[:, t], Ns[:, t]
+        dg_n = dh * (1 - z) * (1 - n**2)
+        dg_z = dh * (Hprev[:, t] - n) * z * (1 - z)
+        dg_r = dg_n * A_hn[:, t] * r * (1 - r)
+        dA_x[:, t] = np.concatenate([dg_r, dg_z, dg_n], axis=1)
+        dA_h[:, t] = np.concatenate([dg_r, dg_z, r * dg_n], axis=1)
+        dh_next = dA_h[:, t] @ Wh.T + dh * z
+    dh0 = dh_next
+    X2d, Hprev2d = X.reshape(B * T, -1), Hprev.reshape(B * T, H)
+    dA_x2d, dA_h2d = dA_x.reshape(B * T, 3 * H), dA_h.reshape(B * T, 3 * H)
+    dWx = X2d.T @ dA_x2d
+    dWh = Hprev2d.T @ dA_h2d
+    dbx = dA_x2d.sum(axis=0)
+    dbh = dA_h2d.sum(axis=0)
+    dX = dA_x @ Wx.T
+    ### END SOLUTION
+    return dX, dh0, dWx, dWh, dbx, dbh
+
+
+# Language-model glue (not an exercise): the same names and contract as in rnnlib.rnn.
+
+PARAMS = ("Wx", "Wh", "bx", "bh", "Why", "by")
+
+
+def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
+    """Parameters of a character-level GRU language model: dict(Wx, Wh, bx, bh, Why, by).
+
+    Wx (V, 3H), Wh (H, 3H), bx (3H,), bh (3H,), Why (H, V), by (V,), all of ``dtype``, gate order
+    [r | z | n]. As in rnnlib.rnn.init_params, each weight matrix is drawn from N(0, 1/fan_in) with
+    fan_in its number of rows, so every pre-activation starts of order one, and biases start at zero,
+    so both gates start half open (sigmoid(0) = 0.5). The draws are made in float64 and rounded to
+    ``dtype``, so a seed gives the same model in float32 and float64.
+    """
+    V = _positive_int("vocab_size", vocab_size)
+    H = _positive_int("hidden_size", hidden_size)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}"
+        )
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"dtype must be a floating type such as np.float32 or np.float64, got {dtype!r}")
+    params = {
+        "Wx": rng.standard_normal((V, 3 * H)) / np.sqrt(V),
+        "Wh": rng.standard_normal((H, 3 * H)) / np.sqrt(H),
+        "bx": np.zeros(3 * H),
+        "bh": np.zeros(3 * H),
+        "Why": rng.standard_normal((H, V)) / np.sqrt(H),
+        "by": np.zeros(V),
+    }
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def lm_forward(params, inputs, targets, h0):
+    """Loss of the GRU language model on one window of characters.
+
+    params from init_params; inputs, targets (B, T) integer ids in [0, V), targets[:, t] being the
+    character that follows inputs[:, t]; h0 (B, H) the state to start from (None for zeros; converted
+    to the dtype of params). Returns loss (float, the mean NLL over the B*T predictions), h_last (B, H)
+    the state after the window, to carry into the next one, and the cache lm_backward needs.
+    """
+    Wx, Wh, bx, bh, Why, by = _unpack(params)
+    V, H = Why.shape[1], Wh.shape[0]
+    inputs = _ids("inputs", inputs, V, ndim=2)
+    targets = _ids("targets", targets, V, ndim=2)
+    if targets.shape != inputs.shape:
+        raise ValueError(f"targets must have the shape of inputs {inputs.shape}, got {targets.shape}")
+    _check_steps("inputs", inputs)
+    h0 = _state("h0", h0, inputs.shape[0], H, Wx.dtype)
+    X = one_hot(inputs, V, dtype=Wx.dtype)
+    Hs, gru_cache = gru_forward(X, h0, Wx, Wh, bx, bh)
+    Z, out_cache = output_forward(Hs, Why, by)
+    Z2d, y = Z.reshape(-1, V), targets.reshape(-1)
+    loss = cross_entropy(Z2d, y)
+    return loss, Hs[:, -1].copy(), (gru_cache, out_cache, Z2d, y)
+
+
+def lm_backward(cache, dh_last=None):
+    """Gradients of lm_forward's loss: grads (a dict with the keys of params) and dh0 (B, H).
+
+    dh_last (B, H), optional, is a gradient arriving at h_last from beyond the window (from the next
+    window when the state is carried and the two are differentiated together); truncated BPTT leaves
+    it out, so the gradient stops at the window's end.
+    """
+    gru_cache, out_cache, Z2d, y = cache
+    Hs = out_cache[0]
+    dZ = cross_entropy_backward(Z2d, y).reshape(Hs.shape[:2] + (-1,))
+    dHs, dWhy, dby = output_backward(dZ, out_cache)
+    if dh_last is not None:
+        _check_shape("dh_last", dh_last, Hs[:, -1].shape, "(B, H), the shape of h_last")
+        dHs[:, -1] += dh_last
+    _, dh0, dWx, dWh, dbx, dbh = gru_backward(dHs, gru_cache)
+    return {"Wx": dWx, "Wh": dWh, "bx": dbx, "bh": dbh, "Why": dWhy, "by": dby}, dh0
+
+
+def lm_step(params, ids, h):
+    """One step of the language model, for sampling: the logits of the next character and the state.
+
+    ids (B,) integer ids of the current characters, h (B, H) the state before them (None for zeros).
+    Returns logits (B, V) and h_next (B, H).
+    """
+    Wx, Wh, bx, bh, Why, by = _unpack(params)
+    V, H = Why.shape[1], Wh.shape[0]
+    ids = _ids("ids", ids, V, ndim=1)
+    h = _state("h", h, ids.shape[0], H, Wx.dtype)
+    h_next, _ = gru_step_forward(one_hot(ids, V, dtype=Wx.dtype), h, Wx, Wh, bx, bh)
+    Z, _ = output_forward(h_next[:, None], Why, by)
+    return Z[:, 0], h_next
+
+
+# Input checks (the shared helpers are rnnlib.rnn's): a wrong shape fails here, with names and shapes.
+
+
+def _check_weights(Wx, Wh, bx, bh):
+    """(m, H) from Wx and Wh, after checking the fused shapes Wx (m, 3H), Wh (H, 3H), bx, bh (3H,)."""
+    _check_shape("Wh", Wh, (None, None), "(H, 3H)")
+    H = np.shape(Wh)[0]
+    _check_shape("Wh", Wh, (H, 3 * H), "(H, 3H), the gates [r | z | n] side by side")
+    _check_shape("Wx", Wx, (None, 3 * H), "(m, 3H)")
+    _check_shape("bx", bx, (3 * H,), "(3H,)")
+    _check_shape("bh", bh, (3 * H,), "(3H,)")
+    return np.shape(Wx)[0], H
+
+
+def _unpack(params):
+    """The six arrays of params, after checking their names, shapes and common floating dtype."""
+    if not isinstance(params, dict) or set(params) != set(PARAMS):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"params must be the dict of gru.init_params with keys {list(PARAMS)}, got {got}")
+    Wx, Wh, bx, bh, Why, by = (params[k] for k in PARAMS)
+    V, H = _check_weights(Wx, Wh, bx, bh)
+    _check_shape("Why", Why, (H, V), "(H, V)")
+    _check_shape("by", by, (V,), "(V,)")
+    dtypes = {np.asarray(params[k]).dtype for k in PARAMS}
+    if len(dtypes) != 1 or not np.issubdtype(dtypes.pop(), np.floating):
+        found = {k: str(np.asarray(params[k]).dtype) for k in PARAMS}
+        raise TypeError(f"params must all have the same floating dtype, got {found}")
+    return Wx, Wh, bx, bh, Why, by
