@@ -8,6 +8,7 @@ cell holds one picture that changes, not a new picture per evaluation.
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 
 class TrainingCurve:
@@ -25,6 +26,10 @@ class TrainingCurve:
         for (name, value), style in zip((baselines or {}).items(), ("--", "-.", ":"), strict=False):
             self.ax_val.axhline(value, color="gray", ls=style, lw=1, label=f"{name} {value:.1f}")
         self.ax_val.set(xlabel="step", ylabel="validation perplexity", yscale="log")
+        plain = FuncFormatter(lambda y, _: f"{y:g}")  # 5, 10, 20 rather than 5x10^0, 10^1, 2x10^1
+        self.ax_val.yaxis.set_major_formatter(plain)
+        self.ax_val.yaxis.set_minor_locator(LogLocator(subs=(1.5, 2, 3, 5, 7)))
+        self.ax_val.yaxis.set_minor_formatter(plain)
         self.ax_val.legend(loc="upper right")
         self.fig.tight_layout()
         self.handle = display(self.fig, display_id=True)  # None outside IPython: nothing to redraw

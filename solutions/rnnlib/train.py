@@ -141,14 +141,15 @@ def train(
         val_losses.append(val_loss)
         return perplexity(val_loss)
 
-    curve = None
+    bar = curve = None
     start = time.perf_counter()
     try:
         val_ppl = validate(0)
+        bar = tqdm(range(1, steps + 1), desc="training", unit="step")
         if plot:
             curve = TrainingCurve(baselines)
+            curve.update(losses, val_steps, np.exp(val_losses))
         batches, h = windows(streams, seq_len), _zero_state(params, batch_size)
-        bar = tqdm(range(1, steps + 1), desc="training", unit="step")
         for step in bar:
             window = next(batches, None)
             if window is None:  # end of the epoch: back to the start of every stream, from a zero state
@@ -165,10 +166,12 @@ def train(
                     curve.update(losses, val_steps, np.exp(val_losses))
             bar.set_postfix(loss=f"{loss:.3f}", val_ppl=f"{val_ppl:.2f}", refresh=False)
             if sample_every and step % sample_every == 0:
-                text = sample(model, params, vocab, prompt, sample_length, rng)
+                text = sample(model, params, vocab, prompt, sample_length, rng).lstrip("\n")
                 tqdm.write(f"--- step {step}, validation perplexity {val_ppl:.2f} ---\n{text}\n")
     finally:
-        if curve:
+        if bar is not None:
+            bar.close()  # also when stopped early: the bar then shows where
+        if curve is not None:
             curve.close()
     return {
         "loss": np.array(losses),
