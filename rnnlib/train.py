@@ -128,14 +128,15 @@ def train(
         prompt = "\n" if "\n" in vocab.stoi else vocab.decode(train_ids[:1])
 
     streams = make_streams(train_ids, batch_size)
-    losses, grad_norms, val_steps, val_losses = [], [], [], []
+    losses, grad_norms, val_steps, val_losses, val_ppls = [], [], [], [], []
 
     def validate(step):
         val_loss = evaluate(model, params, val_ids, batch_size, seq_len)
         _stop_unless_finite(step, "validation loss", val_loss)
         val_steps.append(step)
         val_losses.append(val_loss)
-        return perplexity(val_loss)
+        val_ppls.append(_perplexity(val_loss))
+        return val_ppls[-1]
 
     bar = curve = None
     start = time.perf_counter()
@@ -144,7 +145,7 @@ def train(
         bar = tqdm(range(1, steps + 1), desc="training", unit="step")
         if plot:
             curve = TrainingCurve(baselines)
-            curve.update(losses, val_steps, np.exp(val_losses))
+            curve.update(losses, val_steps, val_ppls)
         batches, h = windows(streams, seq_len), _zero_state(params, batch_size)
         for step in bar:
             window = next(batches, None)
@@ -159,7 +160,7 @@ def train(
             if step % eval_every == 0 or step == steps:
                 val_ppl = validate(step)
                 if curve:
-                    curve.update(losses, val_steps, np.exp(val_losses))
+                    curve.update(losses, val_steps, val_ppls)
             bar.set_postfix(loss=f"{loss:.3f}", val_ppl=f"{val_ppl:.2f}", refresh=False)
             if sample_every and step % sample_every == 0:
                 text = sample(model, params, vocab, prompt, sample_length, rng).lstrip("\n")
@@ -174,7 +175,7 @@ def train(
         "grad_norm": np.array(grad_norms),
         "val_step": np.array(val_steps),
         "val_loss": np.array(val_losses),
-        "val_perplexity": np.exp(val_losses),
+        "val_perplexity": np.array(val_ppls),
         "seconds": time.perf_counter() - start,
     }
 
@@ -185,8 +186,13 @@ def _stop_unless_finite(step, what, value):
         raise FloatingPointError(
             f"training diverged at step {step}: the {what} is {value}. The parameters are no longer "
             "usable: create them again with init_params and train with a smaller lr, or clip the "
-            "gradients (clip=5.0, say)."
+            "gradients (a smaller clip)."
         )
+
+
+def _perplexity(mean_nll):
+    """e ** mean_nll; inf, rather than OverflowError, for a model that has blown up (mean NLL > 709)."""
+    return perplexity(mean_nll) if mean_nll < 709 else math.inf
 
 
 def _zero_state(params, batch_size):
