@@ -43,7 +43,7 @@ def sigmoid(a):
     trick of subtracting the max in softmax (lesson 02), for two logits a and 0.
     """
     e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+    return np.where(a >= 0, 1, e) / (1 + e)
 
 
 def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
@@ -71,7 +71,7 @@ def gru_forward(X, h0, Wx, Wh, bx, bh):
     every step, each (B, T, H).
 
     The input part of every gate, A_x = X Wx + bx (B, T, 3H), does not depend on the state, so it is
-    one matrix product before the loop; the loop does h_{t-1} Wh + bh and the gates.
+    one (B*T, m) x (m, 3H) matrix product before the loop; the loop does h_{t-1} Wh + bh and the gates.
     """
     m, H = _check_weights(Wx, Wh, bx, bh)
     _check_shape("X", X, (None, None, m), "(B, T, m)")

@@ -6,8 +6,8 @@
 A step is a character-level language model's forward and backward pass over one (B, T) window:
 one-hot inputs, the recurrent layer, the output layer, mean cross-entropy, and every gradient (no
 optimizer update). Both sides get the same shapes, dtype and number of threads (the cores this process
-may run on), and the table shows the median time per step. PyTorch is optional: without it only
-rnnlib is timed.
+may run on; NumPy's BLAS uses them all unless OPENBLAS_NUM_THREADS says otherwise), and the table shows
+the median time per step. PyTorch is optional: without it only rnnlib is timed.
 """
 
 import argparse
@@ -35,7 +35,9 @@ def main():
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     rng = np.random.default_rng(0)
     inputs, targets = rng.integers(V, size=(B, T)), rng.integers(V, size=(B, T))
-    print(f"one training step (forward + backward), B={B} T={T} H={H} V={V} float32, {cores} threads")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or cores
+    print(f"one training step (forward + backward), B={B} T={T} H={H} V={V} float32")
+    print(f"threads: torch {cores} (set), NumPy's BLAS {blas} (OPENBLAS_NUM_THREADS, default: every core)")
 
     print(f"{'model':<6}{'rnnlib ms/step':>16}{'torch ms/step':>15}{'rnnlib / torch':>16}")
     for name, model in (("RNN", rnn), ("GRU", gru)):

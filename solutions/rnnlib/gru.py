@@ -41,7 +41,7 @@ def sigmoid(a):
     trick of subtracting the max in softmax (lesson 02), for two logits a and 0.
     """
     e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+    return np.where(a >= 0, 1, e) / (1 + e)
 
 
 def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
@@ -76,25 +76,26 @@ def gru_forward(X, h0, Wx, Wh, bx, bh):
     every step, each (B, T, H).
 
     The input part of every gate, A_x = X Wx + bx (B, T, 3H), does not depend on the state, so it is
-    one matrix product before the loop; the loop does h_{t-1} Wh + bh and the gates.
+    one (B*T, m) x (m, 3H) matrix product before the loop; the loop does h_{t-1} Wh + bh and the gates.
     """
     m, H = _check_weights(Wx, Wh, bx, bh)
     _check_shape("X", X, (None, None, m), "(B, T, m)")
     _check_steps("X", X)
     _check_shape("h0", h0, (np.shape(X)[0], H), "(B, H)")
     ### BEGIN SOLUTION
-    A_x = X @ Wx + bx
+    B, T, _ = X.shape
+    A_x = (X.reshape(B * T, m) @ Wx + bx).reshape(B, T, 3 * H)
+    Hs = np.empty((B, T, H), dtype=np.result_type(A_x, h0, Wh))
+    Rs, Zs, Ns, A_hn = (np.empty_like(Hs) for _ in range(4))
     h = h0
-    steps = []
-    for t in range(X.shape[1]):
+    for t in range(T):
         a_xr, a_xz, a_xn = np.split(A_x[:, t], 3, axis=1)
         a_hr, a_hz, a_hn = np.split(h @ Wh + bh, 3, axis=1)
         r = sigmoid(a_xr + a_hr)
         z = sigmoid(a_xz + a_hz)
         n = np.tanh(a_xn + r * a_hn)
         h = (1 - z) * n + z * h
-        steps.append((h, r, z, n, a_hn))
-    Hs, Rs, Zs, Ns, A_hn = (np.stack(values, axis=1) for values in zip(*steps, strict=True))
+        Hs[:, t], Rs[:, t], Zs[:, t], Ns[:, t], A_hn[:, t] = h, r, z, n, a_hn
     ### END SOLUTION
     cache = (X, h0, Wx, Wh, Hs, Rs, Zs, Ns, A_hn)
     return Hs, cache
@@ -146,8 +147,9 @@ def gru_backward(dHs, cache):
     B, T, H = Hs.shape
     ### BEGIN SOLUTION
     Hprev = np.concatenate([h0[:, None], Hs[:, :-1]], axis=1)
-    dA_x = np.empty((B, T, 3 * H), dtype=Hs.dtype)
+    dA_x = np.empty((B, T, 3 * H), dtype=np.result_type(dHs, Hs))
     dA_h = np.empty_like(dA_x)
+    Wh_T = np.ascontiguousarray(Wh.T)  # BLAS multiplies by this copy faster than by the view Wh.T
     dh_next = np.zeros_like(h0)
     for t in reversed(range(T)):
         dh = dHs[:, t] + dh_next
@@ -155,9 +157,10 @@ def gru_backward(dHs, cache):
         dg_n = dh * (1 - z) * (1 - n**2)
         dg_z = dh * (Hprev[:, t] - n) * z * (1 - z)
         dg_r = dg_n * A_hn[:, t] * r * (1 - r)
+        da_h = np.concatenate([dg_r, dg_z, r * dg_n], axis=1)
         dA_x[:, t] = np.concatenate([dg_r, dg_z, dg_n], axis=1)
-        dA_h[:, t] = np.concatenate([dg_r, dg_z, r * dg_n], axis=1)
-        dh_next = dA_h[:, t] @ Wh.T + dh * z
+        dA_h[:, t] = da_h
+        dh_next = da_h @ Wh_T + dh * z
     dh0 = dh_next
     X2d, Hprev2d = X.reshape(B * T, -1), Hprev.reshape(B * T, H)
     dA_x2d, dA_h2d = dA_x.reshape(B * T, 3 * H), dA_h.reshape(B * T, 3 * H)
@@ -165,7 +168,7 @@ def gru_backward(dHs, cache):
     dWh = Hprev2d.T @ dA_h2d
     dbx = dA_x2d.sum(axis=0)
     dbh = dA_h2d.sum(axis=0)
-    dX = dA_x @ Wx.T
+    dX = (dA_x2d @ Wx.T).reshape(B, T, -1)
     ### END SOLUTION
     return dX, dh0, dWx, dWh, dbx, dbh
 
