@@ -19,7 +19,9 @@ def test_on_the_stubs_every_exercise_is_reported_not_done():
     done = _check("02", "student")
     assert done.returncode == 1
     assert "✗ 02_softmax_and_loss" in done.stdout
-    assert "ExerciseNotDone: Exercise 2.1 is not done yet: implement softmax in rnnlib/losses.py" in done.stdout
+    assert (
+        "ExerciseNotDone: Exercise 2.1 is not done yet: implement softmax in rnnlib/losses.py" in done.stdout
+    )
     assert "\n0 of " in done.stdout
 
 
