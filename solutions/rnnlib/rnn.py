@@ -131,7 +131,7 @@ def rnn_backward(dHs, cache):
     dWxh = X2d.T @ Delta2d
     dWhh = Hprev2d.T @ Delta2d
     dbh = Delta.sum(axis=(0, 1))
-    dX = Delta @ Wxh.T
+    dX = (Delta2d @ Wxh.T).reshape(B, T, -1)
     ### END SOLUTION
     return dX, dh0, dWxh, dWhh, dbh
 
@@ -151,7 +151,7 @@ def output_backward(dZ, cache):
     dZ2d = dZ.reshape(B * T, V)
     dWhy = Hs.reshape(B * T, H).T @ dZ2d
     dby = dZ2d.sum(axis=0)
-    dHs = dZ @ Why.T
+    dHs = (dZ2d @ Why.T).reshape(B, T, H)
     ### END SOLUTION
     return dHs, dWhy, dby
 
