@@ -19,6 +19,7 @@ is not an exercise; rnnlib.gru has the same names, so rnnlib.train takes either 
 
 import numpy as np
 
+from . import validate
 from .data import one_hot
 from .losses import cross_entropy, cross_entropy_backward
 
@@ -30,8 +31,8 @@ def rnn_step_forward(x, h_prev, Wxh, Whh, bh):
     Returns h (B, H) = tanh(x Wxh + h_prev Whh + bh) and cache = (x, h_prev, Wxh, Whh, h).
     """
     m, H = _check_weights(Wxh, Whh, bh)
-    _check_shape("x", x, (None, m), "(B, m)")
-    _check_shape("h_prev", h_prev, (np.shape(x)[0], H), "(B, H)")
+    validate.shape("x", x, (None, m), "(B, m)")
+    validate.shape("h_prev", h_prev, (np.shape(x)[0], H), "(B, H)")
     raise NotImplementedError("Exercise 3.1: implement rnn_step_forward, see notebooks/03_rnn_forward.ipynb")
     cache = (x, h_prev, Wxh, Whh, h)
     return h, cache
@@ -49,9 +50,9 @@ def rnn_forward(X, h0, Wxh, Whh, bh):
     the tanh.
     """
     m, H = _check_weights(Wxh, Whh, bh)
-    _check_shape("X", X, (None, None, m), "(B, T, m)")
-    _check_steps("X", X)
-    _check_shape("h0", h0, (np.shape(X)[0], H), "(B, H)")
+    validate.shape("X", X, (None, None, m), "(B, T, m)")
+    validate.steps("X", X)
+    validate.shape("h0", h0, (np.shape(X)[0], H), "(B, H)")
     B, T, _ = X.shape
     raise NotImplementedError("Exercise 3.2: implement rnn_forward, see notebooks/03_rnn_forward.ipynb")
     cache = (X, h0, Wxh, Whh, Hs)
@@ -65,10 +66,10 @@ def output_forward(Hs, Why, by):
     Returns Z (B, T, V) logits and cache = (Hs, Why). The B*T rows of Hs are one (B*T, H) matrix, so
     the whole layer is one matrix product: reshape, multiply, reshape back.
     """
-    _check_shape("Why", Why, (None, None), "(H, V)")
+    validate.shape("Why", Why, (None, None), "(H, V)")
     H, V = Why.shape
-    _check_shape("by", by, (V,), "(V,)")
-    _check_shape("Hs", Hs, (None, None, H), "(B, T, H)")
+    validate.shape("by", by, (V,), "(V,)")
+    validate.shape("Hs", Hs, (None, None, H), "(B, T, H)")
     B, T, _ = Hs.shape
     raise NotImplementedError("Exercise 3.3: implement output_forward, see notebooks/03_rnn_forward.ipynb")
     cache = (Hs, Why)
@@ -83,7 +84,7 @@ def rnn_step_backward(dh, cache):
     dx (B, m), dh_prev (B, H), dWxh (m, H), dWhh (H, H), dbh (H,).
     """
     x, h_prev, Wxh, Whh, h = cache
-    _check_shape("dh", dh, h.shape, "(B, H), the shape of h")
+    validate.shape("dh", dh, h.shape, "(B, H), the shape of h")
     raise NotImplementedError("Exercise 4.1: implement rnn_step_backward, see notebooks/04_rnn_bptt.ipynb")
     return dx, dh_prev, dWxh, dWhh, dbh
 
@@ -99,7 +100,7 @@ def rnn_backward(dHs, cache):
     each weight gradient (a sum over the steps and the batch) is one matrix product over all B*T rows.
     """
     X, h0, Wxh, Whh, Hs = cache
-    _check_shape("dHs", dHs, Hs.shape, "(B, T, H), the shape of Hs")
+    validate.shape("dHs", dHs, Hs.shape, "(B, T, H), the shape of Hs")
     B, T, H = Hs.shape
     raise NotImplementedError("Exercise 4.2: implement rnn_backward, see notebooks/04_rnn_bptt.ipynb")
     return dX, dh0, dWxh, dWhh, dbh
@@ -113,7 +114,7 @@ def output_backward(dZ, cache):
     matrix product over all B*T rows.
     """
     Hs, Why = cache
-    _check_shape("dZ", dZ, Hs.shape[:2] + Why.shape[1:], "(B, T, V)")
+    validate.shape("dZ", dZ, Hs.shape[:2] + Why.shape[1:], "(B, T, V)")
     B, T, H = Hs.shape
     V = Why.shape[1]
     raise NotImplementedError("Exercise 4.3: implement output_backward, see notebooks/04_rnn_bptt.ipynb")
@@ -136,8 +137,8 @@ def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
     uniform and the initial loss is close to ln V. Biases start at zero. The draws are made in float64
     and rounded to ``dtype``, so a seed gives the same model in float32 and float64.
     """
-    V = _positive_int("vocab_size", vocab_size)
-    H = _positive_int("hidden_size", hidden_size)
+    V = validate.positive_int("vocab_size", vocab_size)
+    H = validate.positive_int("hidden_size", hidden_size)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a Generator, np.random.default_rng(seed); got {type(rng).__name__}")
     if not np.issubdtype(dtype, np.floating):
@@ -162,12 +163,12 @@ def lm_forward(params, inputs, targets, h0):
     """
     Wxh, Whh, bh, Why, by = _unpack(params)
     V, H = Wxh.shape
-    inputs = _ids("inputs", inputs, V, ndim=2)
-    targets = _ids("targets", targets, V, ndim=2)
+    inputs = validate.ids("inputs", inputs, V, ndim=2)
+    targets = validate.ids("targets", targets, V, ndim=2)
     if targets.shape != inputs.shape:
         raise ValueError(f"targets must have the shape of inputs {inputs.shape}, got {targets.shape}")
-    _check_steps("inputs", inputs)
-    h0 = _state("h0", h0, inputs.shape[0], H, Wxh.dtype)
+    validate.steps("inputs", inputs)
+    h0 = validate.state("h0", h0, inputs.shape[0], H, Wxh.dtype)
     X = one_hot(inputs, V, dtype=Wxh.dtype)
     Hs, rnn_cache = rnn_forward(X, h0, Wxh, Whh, bh)
     Z, out_cache = output_forward(Hs, Why, by)
@@ -188,7 +189,7 @@ def lm_backward(cache, dh_last=None):
     dZ = cross_entropy_backward(Z2d, y).reshape(B, T, -1)
     dHs, dWhy, dby = output_backward(dZ, out_cache)
     if dh_last is not None:
-        _check_shape("dh_last", dh_last, (B, H), "(B, H), the shape of h_last")
+        validate.shape("dh_last", dh_last, (B, H), "(B, H), the shape of h_last")
         dHs[:, -1] += dh_last
     _, dh0, dWxh, dWhh, dbh = rnn_backward(dHs, rnn_cache)
     return {"Wxh": dWxh, "Whh": dWhh, "bh": dbh, "Why": dWhy, "by": dby}, dh0
@@ -202,8 +203,8 @@ def lm_step(params, ids, h):
     """
     Wxh, Whh, bh, Why, by = _unpack(params)
     V, H = Wxh.shape
-    ids = _ids("ids", ids, V, ndim=1)
-    h = _state("h", h, ids.shape[0], H, Wxh.dtype)
+    ids = validate.ids("ids", ids, V, ndim=1)
+    h = validate.state("h", h, ids.shape[0], H, Wxh.dtype)
     h_next, _ = rnn_step_forward(one_hot(ids, V, dtype=Wxh.dtype), h, Wxh, Whh, bh)
     Z, _ = output_forward(h_next[:, None], Why, by)
     return Z[:, 0], h_next
@@ -212,27 +213,13 @@ def lm_step(params, ids, h):
 # Input checks: a wrong shape fails here, with names and shapes, rather than deep inside a matmul.
 
 
-def _check_shape(name, array, expected, meaning):
-    """Refuse ``array`` unless its shape is ``expected`` (None: any size), described as ``meaning``."""
-    shape = np.shape(array)
-    if len(shape) != len(expected) or any(e not in (None, s) for s, e in zip(shape, expected, strict=True)):
-        sizes = ["any" if e is None else str(e) for e in expected]
-        wanted = f"({', '.join(sizes)}{',' if len(sizes) == 1 else ''})"
-        raise ValueError(f"{name} must have shape {meaning} = {wanted}, got {shape}")
-
-
 def _check_weights(Wxh, Whh, bh):
     """(m, H) from Wxh, after checking that Whh is (H, H) and bh is (H,)."""
-    _check_shape("Wxh", Wxh, (None, None), "(m, H)")
+    validate.shape("Wxh", Wxh, (None, None), "(m, H)")
     m, H = np.shape(Wxh)
-    _check_shape("Whh", Whh, (H, H), "(H, H)")
-    _check_shape("bh", bh, (H,), "(H,)")
+    validate.shape("Whh", Whh, (H, H), "(H, H)")
+    validate.shape("bh", bh, (H,), "(H,)")
     return m, H
-
-
-def _check_steps(name, sequences):
-    if np.shape(sequences)[1] == 0:
-        raise ValueError(f"{name} has T = 0 time steps, shape {np.shape(sequences)}; a window needs T >= 1")
 
 
 def _unpack(params):
@@ -242,39 +229,10 @@ def _unpack(params):
         raise ValueError(f"params must be the dict of init_params with keys {list(PARAMS)}, got {got}")
     Wxh, Whh, bh, Why, by = (params[k] for k in PARAMS)
     V, H = _check_weights(Wxh, Whh, bh)
-    _check_shape("Why", Why, (H, V), "(H, V)")
-    _check_shape("by", by, (V,), "(V,)")
+    validate.shape("Why", Why, (H, V), "(H, V)")
+    validate.shape("by", by, (V,), "(V,)")
     dtypes = {np.asarray(params[k]).dtype for k in PARAMS}
     if len(dtypes) != 1 or not np.issubdtype(dtypes.pop(), np.floating):
         found = {k: str(np.asarray(params[k]).dtype) for k in PARAMS}
         raise TypeError(f"params must all have the same floating dtype, got {found}")
     return Wxh, Whh, bh, Why, by
-
-
-def _ids(name, ids, V, ndim):
-    ids = np.asarray(ids)
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer character ids, got dtype {ids.dtype}")
-    if ids.ndim != ndim or 0 in ids.shape[:1]:
-        wanted = "(B, T)" if ndim == 2 else "(B,)"
-        raise ValueError(f"{name} must have shape {wanted} with B >= 1, got {ids.shape}")
-    if ids.size and (ids.min() < 0 or ids.max() >= V):
-        raise ValueError(
-            f"{name} holds ids from {ids.min()} to {ids.max()}, but the vocabulary's ids run from 0 "
-            f"to {V - 1}"
-        )
-    return ids
-
-
-def _state(name, h, B, H, dtype):
-    """The (B, H) state ``h`` in the dtype of the parameters; zeros when h is None."""
-    if h is None:
-        return np.zeros((B, H), dtype=dtype)
-    _check_shape(name, h, (B, H), "(B, H)")
-    return np.asarray(h, dtype=dtype)
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)

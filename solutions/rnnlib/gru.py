@@ -28,9 +28,10 @@ module. (In lessons 03-05 z_t named the logits; here z_t is the update gate, as 
 
 import numpy as np
 
+from . import validate
 from .data import one_hot
 from .losses import cross_entropy, cross_entropy_backward
-from .rnn import _check_shape, _check_steps, _ids, _positive_int, _state, output_backward, output_forward
+from .rnn import output_backward, output_forward
 
 
 def sigmoid(a):
@@ -53,8 +54,8 @@ def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
     (B, H) are the gates and a_hn = h_prev W_hn + b_hn (B, H) is the part of n that r multiplies.
     """
     m, H = _check_weights(Wx, Wh, bx, bh)
-    _check_shape("x", x, (None, m), "(B, m)")
-    _check_shape("h_prev", h_prev, (np.shape(x)[0], H), "(B, H)")
+    validate.shape("x", x, (None, m), "(B, m)")
+    validate.shape("h_prev", h_prev, (np.shape(x)[0], H), "(B, H)")
     ### BEGIN SOLUTION
     a_xr, a_xz, a_xn = np.split(x @ Wx + bx, 3, axis=1)
     a_hr, a_hz, a_hn = np.split(h_prev @ Wh + bh, 3, axis=1)
@@ -79,9 +80,9 @@ def gru_forward(X, h0, Wx, Wh, bx, bh):
     one (B*T, m) x (m, 3H) matrix product before the loop; the loop does h_{t-1} Wh + bh and the gates.
     """
     m, H = _check_weights(Wx, Wh, bx, bh)
-    _check_shape("X", X, (None, None, m), "(B, T, m)")
-    _check_steps("X", X)
-    _check_shape("h0", h0, (np.shape(X)[0], H), "(B, H)")
+    validate.shape("X", X, (None, None, m), "(B, T, m)")
+    validate.steps("X", X)
+    validate.shape("h0", h0, (np.shape(X)[0], H), "(B, H)")
     ### BEGIN SOLUTION
     B, T, _ = X.shape
     A_x = (X.reshape(B * T, m) @ Wx + bx).reshape(B, T, 3 * H)
@@ -113,7 +114,7 @@ def gru_step_backward(dh, cache):
     the weight gradients and dx, dh_prev follow from those two as in the vanilla RNN.
     """
     x, h_prev, Wx, Wh, r, z, n, a_hn = cache
-    _check_shape("dh", dh, np.shape(h_prev), "(B, H), the shape of h")
+    validate.shape("dh", dh, np.shape(h_prev), "(B, H), the shape of h")
     ### BEGIN SOLUTION
     dg_n = dh * (1 - z) * (1 - n**2)
     dg_z = dh * (h_prev - n) * z * (1 - z)
@@ -143,7 +144,7 @@ def gru_backward(dHs, cache):
     gradient (a sum over the steps and the batch) is one matrix product over all B*T rows.
     """
     X, h0, Wx, Wh, Hs, Rs, Zs, Ns, A_hn = cache
-    _check_shape("dHs", dHs, np.shape(Hs), "(B, T, H), the shape of Hs")
+    validate.shape("dHs", dHs, np.shape(Hs), "(B, T, H), the shape of Hs")
     B, T, H = Hs.shape
     ### BEGIN SOLUTION
     Hprev = np.concatenate([h0[:, None], Hs[:, :-1]], axis=1)
@@ -187,8 +188,8 @@ def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
     so both gates start half open (sigmoid(0) = 0.5). The draws are made in float64 and rounded to
     ``dtype``, so a seed gives the same model in float32 and float64.
     """
-    V = _positive_int("vocab_size", vocab_size)
-    H = _positive_int("hidden_size", hidden_size)
+    V = validate.positive_int("vocab_size", vocab_size)
+    H = validate.positive_int("hidden_size", hidden_size)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}"
@@ -216,12 +217,12 @@ def lm_forward(params, inputs, targets, h0):
     """
     Wx, Wh, bx, bh, Why, by = _unpack(params)
     V, H = Why.shape[1], Wh.shape[0]
-    inputs = _ids("inputs", inputs, V, ndim=2)
-    targets = _ids("targets", targets, V, ndim=2)
+    inputs = validate.ids("inputs", inputs, V, ndim=2)
+    targets = validate.ids("targets", targets, V, ndim=2)
     if targets.shape != inputs.shape:
         raise ValueError(f"targets must have the shape of inputs {inputs.shape}, got {targets.shape}")
-    _check_steps("inputs", inputs)
-    h0 = _state("h0", h0, inputs.shape[0], H, Wx.dtype)
+    validate.steps("inputs", inputs)
+    h0 = validate.state("h0", h0, inputs.shape[0], H, Wx.dtype)
     X = one_hot(inputs, V, dtype=Wx.dtype)
     Hs, gru_cache = gru_forward(X, h0, Wx, Wh, bx, bh)
     Z, out_cache = output_forward(Hs, Why, by)
@@ -242,7 +243,7 @@ def lm_backward(cache, dh_last=None):
     dZ = cross_entropy_backward(Z2d, y).reshape(Hs.shape[:2] + (-1,))
     dHs, dWhy, dby = output_backward(dZ, out_cache)
     if dh_last is not None:
-        _check_shape("dh_last", dh_last, Hs[:, -1].shape, "(B, H), the shape of h_last")
+        validate.shape("dh_last", dh_last, Hs[:, -1].shape, "(B, H), the shape of h_last")
         dHs[:, -1] += dh_last
     _, dh0, dWx, dWh, dbx, dbh = gru_backward(dHs, gru_cache)
     return {"Wx": dWx, "Wh": dWh, "bx": dbx, "bh": dbh, "Why": dWhy, "by": dby}, dh0
@@ -256,8 +257,8 @@ def lm_step(params, ids, h):
     """
     Wx, Wh, bx, bh, Why, by = _unpack(params)
     V, H = Why.shape[1], Wh.shape[0]
-    ids = _ids("ids", ids, V, ndim=1)
-    h = _state("h", h, ids.shape[0], H, Wx.dtype)
+    ids = validate.ids("ids", ids, V, ndim=1)
+    h = validate.state("h", h, ids.shape[0], H, Wx.dtype)
     h_next, _ = gru_step_forward(one_hot(ids, V, dtype=Wx.dtype), h, Wx, Wh, bx, bh)
     Z, _ = output_forward(h_next[:, None], Why, by)
     return Z[:, 0], h_next
@@ -268,12 +269,12 @@ def lm_step(params, ids, h):
 
 def _check_weights(Wx, Wh, bx, bh):
     """(m, H) from Wx and Wh, after checking the fused shapes Wx (m, 3H), Wh (H, 3H), bx, bh (3H,)."""
-    _check_shape("Wh", Wh, (None, None), "(H, 3H)")
+    validate.shape("Wh", Wh, (None, None), "(H, 3H)")
     H = np.shape(Wh)[0]
-    _check_shape("Wh", Wh, (H, 3 * H), "(H, 3H), the gates [r | z | n] side by side")
-    _check_shape("Wx", Wx, (None, 3 * H), "(m, 3H)")
-    _check_shape("bx", bx, (3 * H,), "(3H,)")
-    _check_shape("bh", bh, (3 * H,), "(3H,)")
+    validate.shape("Wh", Wh, (H, 3 * H), "(H, 3H), the gates [r | z | n] side by side")
+    validate.shape("Wx", Wx, (None, 3 * H), "(m, 3H)")
+    validate.shape("bx", bx, (3 * H,), "(3H,)")
+    validate.shape("bh", bh, (3 * H,), "(3H,)")
     return np.shape(Wx)[0], H
 
 
@@ -284,8 +285,8 @@ def _unpack(params):
         raise ValueError(f"params must be the dict of gru.init_params with keys {list(PARAMS)}, got {got}")
     Wx, Wh, bx, bh, Why, by = (params[k] for k in PARAMS)
     V, H = _check_weights(Wx, Wh, bx, bh)
-    _check_shape("Why", Why, (H, V), "(H, V)")
-    _check_shape("by", by, (V,), "(V,)")
+    validate.shape("Why", Why, (H, V), "(H, V)")
+    validate.shape("by", by, (V,), "(V,)")
     dtypes = {np.asarray(params[k]).dtype for k in PARAMS}
     if len(dtypes) != 1 or not np.issubdtype(dtypes.pop(), np.floating):
         found = {k: str(np.asarray(params[k]).dtype) for k in PARAMS}
