@@ -17,21 +17,24 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TITLE = re.compile(r'with check\("([^"]+)"\)')
 PROBLEM = re.compile(r"print\(\"✓ ([^\"]+)\"\)")
-MESSAGE = re.compile(r"^(?:ExerciseNotDone|CheckFailed|AssertionError|NotImplementedError): .*$", re.M)
+MESSAGE = re.compile(r"^\w+(?:Error|Exception|NotDone|Failed): .*$", re.M)
 
 
 class Report:
     """A pytest plugin that keeps the outcome of each check cell (nbval items carry their cell)."""
 
     def __init__(self):
+        self.sources = {}  # test id -> the cell's source
         self.results = []  # (notebook, title, passed, message)
         self.other_errors = 0
+
+    def pytest_collection_modifyitems(self, items):
+        self.sources = {item.nodeid: getattr(getattr(item, "cell", None), "source", "") for item in items}
 
     def pytest_runtest_logreport(self, report):
         if report.when != "call":
             return
-        item_source = getattr(self, "_sources", {}).get(report.nodeid, "")
-        title = _title(item_source)
+        title = _title(self.sources.get(report.nodeid, ""))
         if title is None:
             self.other_errors += report.failed
             return
@@ -41,11 +44,9 @@ class Report:
             message = found[-1] if found else "failed: see the notebook for details"
         self.results.append((report.nodeid.split("::")[0], title, report.passed, message))
 
-    def pytest_collection_modifyitems(self, items):
-        self._sources = {item.nodeid: getattr(getattr(item, "cell", None), "source", "") for item in items}
-
 
 def _title(source):
+    """The check's title, or None for a cell that is not a check."""
     if not source.startswith("#NBVAL_CHECK_OUTPUT"):
         return None
     found = TITLE.search(source) or PROBLEM.search(source)
