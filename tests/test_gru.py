@@ -1,14 +1,11 @@
 """Unit tests of the reference GRU (rnnlib.gru, lessons 07-08)."""
 
-import re
-
-import nbformat
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnlib import PROJECT_ROOT, gru
+from rnnlib import gru
 from rnnlib.gradcheck import numerical_gradient, relative_error
 
 TOL = 1e-7
@@ -280,25 +277,3 @@ def test_bad_language_model_input_is_refused():
         gru.lm_forward(params | {"Wh": params["Wh"].astype(np.float32)}, inputs, targets, h0)
     with pytest.raises(TypeError, match="Generator"):
         gru.init_params(5, 3, 0)
-
-
-# The lessons quote the module.
-
-
-@pytest.mark.parametrize("lesson", ["07_gru_forward.ipynb", "08_gru_bptt.ipynb"])
-def test_every_line_of_code_a_lesson_quotes_is_a_line_of_gru_py(lesson):
-    """Lessons 07-08 quote each equation as the line of rnnlib/gru.py that computes it, with the same
-    names; a change to one must be made in the other."""
-    source = (PROJECT_ROOT / "solutions" / "rnnlib" / "gru.py").read_text()
-    module = {line.strip() for line in source.splitlines()}
-    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / lesson, as_version=4)
-    quoted = [
-        line.strip()
-        for cell in notebook.cells
-        if cell.cell_type == "markdown"
-        for block in re.findall(r"```python\n(.*?)```", cell.source, re.S)
-        for line in block.splitlines()
-    ]
-    assert quoted, f"{lesson} quotes no code"
-    missing = [line for line in quoted if line not in module]
-    assert not missing, f"{lesson} quotes lines that solutions/rnnlib/gru.py does not have: {missing}"

@@ -63,3 +63,23 @@ def test_committed_executed_in_order_without_errors_or_machine_paths(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_kernel_is_the_environment_python(path):
     assert nbformat.read(path, as_version=4).metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize(
+    "lesson, module",
+    [("03_rnn_forward", "rnn"), ("04_rnn_bptt", "rnn"), ("07_gru_forward", "gru"), ("08_gru_bptt", "gru")],
+)
+def test_lessons_quote_each_equation_as_a_line_of_their_module(lesson, module):
+    """Lessons 03-04 and 07-08 show each equation as the line of rnnlib that computes it, with the same
+    names; a change to one must be made in the other."""
+    source = (PROJECT_ROOT / "solutions" / "rnnlib" / f"{module}.py").read_text()
+    lines = {line.strip() for line in source.splitlines()}
+    quoted = [
+        line.strip()
+        for cell in _markdown(PROJECT_ROOT / "notebooks" / f"{lesson}.ipynb")
+        for block in re.findall(r"```python\n(.*?)```", cell, re.S)
+        for line in block.splitlines()
+    ]
+    assert quoted, f"{lesson} quotes no code"
+    missing = [line for line in quoted if line not in lines]
+    assert not missing, f"{lesson} quotes lines that solutions/rnnlib/{module}.py does not have: {missing}"

@@ -4,13 +4,12 @@ carried across windows, bad input, and dtypes."""
 import math
 import re
 
-import nbformat
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnlib import PROJECT_ROOT, rnn
+from rnnlib import rnn
 from rnnlib.gradcheck import numerical_gradient, relative_error
 
 TOL = 1e-7
@@ -381,26 +380,3 @@ def test_float32_stays_float32_through_the_layers():
     h, step_cache = rnn.rnn_step_forward(X[:, 0], h0, Wxh, Whh, bh)
     outputs += [h, *rnn.rnn_step_backward(np.ones_like(h), step_cache)]
     assert all(a.dtype == f32 for a in outputs), [a.dtype for a in outputs]
-
-
-# The lessons quote the module.
-
-
-@pytest.mark.parametrize("lesson", ["03_rnn_forward.ipynb", "04_rnn_bptt.ipynb"])
-def test_every_line_of_code_a_lesson_quotes_is_a_line_of_rnn_py(lesson):
-    """Lessons 03-04 quote each equation as the line of rnnlib/rnn.py that computes it, with the same
-    names; a change to one must be made in the other."""
-    module = {
-        line.strip() for line in (PROJECT_ROOT / "solutions" / "rnnlib" / "rnn.py").read_text().splitlines()
-    }
-    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / lesson, as_version=4)
-    quoted = [
-        line.strip()
-        for cell in notebook.cells
-        if cell.cell_type == "markdown"
-        for block in re.findall(r"```python\n(.*?)```", cell.source, re.S)
-        for line in block.splitlines()
-    ]
-    assert quoted, f"{lesson} quotes no code"
-    missing = [line for line in quoted if line not in module]
-    assert not missing, f"{lesson} quotes lines that solutions/rnnlib/rnn.py does not have: {missing}"
