@@ -1,7 +1,8 @@
 """Generate the student's rnnlib/ and exercises/ from the single source in solutions/.
 
     python tools/generate.py           # write what is out of date, delete what has no source
-    python tools/generate.py --check   # write nothing; exit 1 if anything is out of date
+    python tools/generate.py --check   # write nothing; exit 1 if solutions/ changed since the last run
+    python tools/generate.py --force   # also replace files with edits of their own, after a backup
 
 In solutions/rnnlib/**/*.py each region between the lines ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` becomes one ``raise NotImplementedError(...)`` that names the exercise (read from the
@@ -10,13 +11,22 @@ first line of the enclosing function's docstring, "Exercise N.k: ...") and its l
 
 In solutions/exercises/*.ipynb (solved problem sets) regions and cells tagged ``solution`` become answer
 placeholders, and every output (with its execution count and timings) is cleared.
+
+A student's work is never lost: tools/generated.json records the sha256 of every file as it was last
+written. A file that no longer matches its record holds someone's edits, so it is neither replaced nor
+deleted; the generator lists it and stops, unless ``--force``, which first copies it under backups/.
+``--check`` compares a fresh generation with that record only, so a student's edits never fail it.
 """
 
 import argparse
 import ast
+import hashlib
 import io
+import json
 import re
+import shutil
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -34,6 +44,8 @@ TEXT_ANSWER = "_Your answer here._"
 SOLUTION_TAG = "solution"
 IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints"}
 GENERATED_DIRS = ("rnnlib", "exercises")
+MANIFEST = "tools/generated.json"
+BACKUPS = "backups"
 
 
 class GenerateError(Exception):
@@ -88,8 +100,9 @@ def indented(text, marker, last):
 # Modules: solutions/rnnlib/**/*.py -> rnnlib/**/*.py
 
 
-def stub_module(root, source):
-    """The student copy (str) of the reference module at ``source`` (absolute path)."""
+def stub_module(root, source, solved_through=0):
+    """The student copy (str) of the reference module at ``source`` (absolute path). The exercises of
+    lessons up to ``solved_through`` keep their solution (tests use it to play a student who is there)."""
     path = source.relative_to(root).as_posix()
     text = source.read_bytes().decode("utf-8")
     lines = split_lines(text)
@@ -98,7 +111,9 @@ def stub_module(root, source):
         functions = list(functions_in(parse(text, path)))
 
         def replacement(begin, end):
-            message = stub_message(root, path, lines, functions, begin, end)
+            message, lesson = stub_message(root, path, lines, functions, begin, end)
+            if lesson <= solved_through:
+                return lines[begin + 1 : end]
             return indented(f'raise NotImplementedError("{message}")', lines[begin], lines[end])
 
         text = "".join(replace_regions(lines, regions, replacement))
@@ -125,7 +140,7 @@ def functions_in(tree, prefix=""):
 
 
 def stub_message(root, path, lines, functions, begin, end):
-    """'Exercise N.k: implement <function>, see notebooks/NN_x.ipynb' for the region (begin, end)."""
+    """('Exercise N.k: implement <function>, see notebooks/NN_x.ipynb', N) for the region (begin, end)."""
     where = f"{path}:{begin + 1}"
     inside = [(name, node) for name, node in functions if encloses(node, lines, begin, end)]
     if not inside:
@@ -141,8 +156,8 @@ def stub_message(root, path, lines, functions, begin, end):
             f"{path}:{function.lineno}: {name} holds an exercise region (line {begin + 1}), so the first "
             'line of its docstring must name the exercise, e.g. """Exercise 2.1: row-wise softmax.'
         )
-    lesson = lesson_notebook(root, int(exercise["lesson"]), where)
-    return f"{exercise.group(0)}: implement {name}, see {lesson}"
+    lesson = int(exercise["lesson"])
+    return f"{exercise.group(0)}: implement {name}, see {lesson_notebook(root, lesson, where)}", lesson
 
 
 def encloses(function, lines, begin, end):
@@ -213,10 +228,13 @@ def stub_cell(cell, stem, name):
 # The whole tree.
 
 
-def expected_files(root):
+def expected_files(root, solved_through=0):
     """{path relative to root (posix str): text} for every file generated from ``root``/solutions."""
     solutions = root / "solutions"
-    jobs = [(source, stub_module) for source in sources(solutions / "rnnlib", "**/*.py")]
+    jobs = [
+        (source, lambda root, source: stub_module(root, source, solved_through))
+        for source in sources(solutions / "rnnlib", "**/*.py")
+    ]
     jobs += [(source, stub_notebook) for source in sources(solutions / "exercises", "*.ipynb")]
     files, errors = {}, []
     for source, stub in jobs:
@@ -237,37 +255,98 @@ def ignored(path):
     return bool(IGNORED_DIRS & set(path.parts))
 
 
-def differences(root, files):
-    """[(status, path)]: "missing" and "stale" generated files, then "extra" ones without a source."""
-    changes = []
-    for path, text in files.items():
+def digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(root):
+    """{path: sha256} of every generated file as the generator last wrote it."""
+    path = root / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_manifest(root, manifest):
+    path = root / MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(manifest.items())), indent=1) + "\n")
+
+
+def out_of_date(root, files):
+    """[(status, path)] of what a fresh generation would change, judged from the manifest alone:
+    "missing" (never generated), "stale" (solutions/ changed since) and "extra" (no source any more)."""
+    manifest = read_manifest(root)
+    changes = [
+        ("missing" if path not in manifest else "stale", path)
+        for path, text in files.items()
+        if manifest.get(path) != digest(text.encode("utf-8"))
+    ]
+    return changes + [("extra", path) for path in manifest if path not in files]
+
+
+def plan(root, files):
+    """[(status, path)] of what writing the tree would do, each file judged on disk against the manifest:
+    "missing", "stale", "extra" (safe to write or delete) and "edited" (it holds edits: keep it)."""
+    manifest, changes = read_manifest(root), []
+    on_disk = {
+        target.relative_to(root).as_posix()
+        for folder in GENERATED_DIRS
+        for target in sources(root / folder, "**/*")
+    }
+    ours = on_disk & (set(files) | set(manifest)) | set(files)  # a file of the student's own is not ours
+    for path in sorted(ours, key=lambda path: (path not in files, path)):
         target = root / path
-        if not target.is_file():
-            changes.append(("missing", path))
-        elif target.read_bytes() != text.encode("utf-8"):
-            changes.append(("stale", path))
-    for folder in GENERATED_DIRS:
-        for target in sources(root / folder, "**/*"):
-            path = target.relative_to(root).as_posix()
-            if path not in files:
-                changes.append(("extra", path))
+        current = digest(target.read_bytes()) if path in on_disk else None
+        if path in files and current == digest(files[path].encode("utf-8")):
+            continue
+        if current is not None and current != manifest.get(path):
+            changes.append(("edited", path))
+        elif path not in files:
+            changes.append(("extra", path))
+        else:
+            changes.append(("missing" if current is None else "stale", path))
     return changes
 
 
+def back_up(root, paths):
+    """Copy ``paths`` under backups/<time>/ (same relative paths); returns that folder."""
+    folder = root / BACKUPS / time.strftime("%Y%m%d-%H%M%S")
+    for path in paths:
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / path, folder / path)
+    return folder
+
+
 def apply(root, files, changes):
-    """Write the missing and stale files, delete the extra ones."""
-    for status, path in changes:
+    """Write the missing, stale and (forced) edited files, delete the extra ones; record what was written."""
+    manifest = {
+        path: sha for path, sha in read_manifest(root).items() if path in files or (root / path).is_file()
+    }
+    for _, path in changes:
         target = root / path
-        if status == "extra":
+        if path not in files:
             target.unlink()
+            manifest.pop(path, None)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(files[path].encode("utf-8"))
+    for path, text in files.items():  # files already right on disk are recorded too
+        if (root / path).is_file() and (root / path).read_bytes() == text.encode("utf-8"):
+            manifest[path] = digest(text.encode("utf-8"))
+    write_manifest(root, manifest)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Generate rnnlib/ and exercises/ from solutions/.")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is stale")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if solutions/ changed since the last generation",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="also replace or delete files that hold edits, after copying them under backups/",
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this one)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -277,19 +356,42 @@ def main(argv=None):
         for line in str(error).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 2
-    changes = differences(root, files)
     if args.check:
+        changes = out_of_date(root, files)
         for status, path in changes:
             print(f"{status}: {path}")
         if changes:
-            print("rnnlib/ and exercises/ are out of date: run python tools/generate.py")
+            print(
+                "solutions/ changed since rnnlib/ and exercises/ were generated: run python tools/generate.py"
+            )
             return 1
-        print(f"OK: rnnlib/ and exercises/ match solutions/ ({len(files)} files)")
+        print(f"OK: rnnlib/ and exercises/ were generated from solutions/ as it is ({len(files)} files)")
         return 0
+    changes = plan(root, files)
+    edited = [path for status, path in changes if status == "edited"]
+    if edited and not args.force:
+        print("These files hold edits made after they were generated, so they were left as they are:")
+        for path in edited:
+            print(f"  {path}")
+        print(
+            "Nothing was written. To replace them with fresh copies from solutions/ anyway, run\n"
+            "python tools/generate.py --force: it first copies each of them under backups/."
+        )
+        return 1
+    if edited:
+        print(f"saved your versions under {back_up(root, edited).relative_to(root).as_posix()}/")
     apply(root, files, changes)
-    verbs = {"missing": "created", "stale": "updated", "extra": "deleted (no source in solutions/)"}
+    verbs = {
+        "missing": "created",
+        "stale": "updated",
+        "edited": "replaced (backed up)",
+        "extra": "deleted (no source in solutions/)",
+    }
     for status, path in changes:
-        print(f"{verbs[status]}: {path}")
+        verb = verbs[status]
+        if status == "edited" and path not in files:
+            verb = "deleted (backed up; no source in solutions/)"
+        print(f"{verb}: {path}")
     if not changes:
         print(f"up to date: rnnlib/ and exercises/ match solutions/ ({len(files)} files)")
     return 0
