@@ -17,14 +17,14 @@ Otherwise it stops with one short message instead of a traceback:
 """
 
 import contextlib
-import importlib.util
+import inspect
 import re
 import traceback
 from pathlib import Path
 
 import numpy as np
 
-from . import PROJECT_ROOT
+from . import PROJECT_ROOT, reference
 
 _STUB = re.compile(r"^Exercise (?P<number>\d+\.\d+): implement (?P<function>[\w.]+)")
 
@@ -44,8 +44,12 @@ def check(title):
     _active.append(state)
     try:
         yield
-    except (ExerciseNotDone, CheckFailed):
+    except ExerciseNotDone:
         raise
+    except CheckFailed as error:
+        function = title.rsplit(": ", 1)[-1]  # "Exercise 3.2: rnn_forward" names rnn_forward once
+        message = str(error).removeprefix(f"{function}: ")
+        raise CheckFailed(f"{title}: {message}") from None
     except NotImplementedError as error:
         raise _not_done(error) or error from None
     except Exception as error:
@@ -120,6 +124,54 @@ def expect_raises(name, exception, function, *args, **kwargs):
     raise CheckFailed(f"{name}: expected {exception.__name__}, but nothing was raised")
 
 
+def call(name, function, *args, changes=None):
+    """``function(*args)``, expecting it to leave its array arguments as they were (also the arrays in a
+    dict or tuple argument). ``changes`` names the one argument that is meant to change (sgd_step's
+    params). A function that writes into its caller's arrays passes a check once and corrupts the
+    caller's data the next time, so it fails here with a message that says so."""
+    _count()
+    try:
+        names = list(inspect.signature(function).bind(*args).arguments)
+    except (TypeError, ValueError):  # a signature other than the docstring's: name them by position
+        names = [f"argument {i + 1}" for i in range(len(args))]
+    before = [_snapshot(a) for a in args]
+    result = function(*args)
+    for arg_name, value, old in zip(names, args, before, strict=False):
+        if arg_name == changes:
+            continue
+        for where, array, copy in _arrays(arg_name, value, old):
+            if array.shape != copy.shape or not np.array_equal(
+                array, copy, equal_nan=array.dtype.kind == "f"
+            ):
+                raise CheckFailed(
+                    f"{name} changed its argument {where} in place; it must leave its inputs as they were "
+                    f"(the caller uses them again): compute into a new array ({where} + ..., not +=)"
+                )
+    return result
+
+
+def _snapshot(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_snapshot(v) for v in value]
+    return None
+
+
+def _arrays(where, value, copy):
+    """(name, array, its copy) for every array in ``value``, e.g. ("params['W']", ...)."""
+    if isinstance(value, np.ndarray):
+        yield where, value, copy
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _arrays(f"{where}[{k!r}]", v, copy.get(k))
+    elif isinstance(value, (tuple, list)):
+        for i, (v, c) in enumerate(zip(value, copy, strict=False)):
+            yield from _arrays(f"{where}[{i}]", v, c)
+
+
 def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
     """Expect ``analytic`` to be the gradient of the scalar function ``f(x)`` at ``x``.
 
@@ -131,7 +183,7 @@ def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
     expect_shape(f"d{name}", analytic, np.shape(x))
     if np.asarray(x).dtype != np.float64:
         raise CheckFailed(f"{name}: gradient checks need float64 inputs, got {np.asarray(x).dtype}")
-    gradcheck = _reference("gradcheck")
+    gradcheck = reference("gradcheck")
     numeric = gradcheck.numerical_gradient(f, x, h=h)
     error = gradcheck.relative_error(analytic, numeric)
     if not error < tol:
@@ -142,15 +194,6 @@ def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
             f"the numerical gradient is {numeric[worst].item()!r}, yours is {analytic[worst].item()!r}"
         )
     return error
-
-
-def _reference(module):
-    """Load ``solutions/rnnlib/<module>.py``, so a check's own tools never depend on your exercises."""
-    path = PROJECT_ROOT / "solutions" / "rnnlib" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"_rnnlib_reference_{module}", path)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
 
 
 def _not_done(error):
@@ -172,7 +215,14 @@ def _describe(error):
 
 
 def _inside_project(filename):
-    return _relative(filename) != filename and Path(filename).resolve() != Path(__file__).resolve()
+    """Whether a traceback frame is the student's code: a file of the course, not a library installed
+    in the course's environment (.venv/ sits under the course root) and not the checks themselves."""
+    relative = _relative(filename)
+    installed = {".venv", "venv", "site-packages"} & set(Path(relative).parts)
+    return relative != filename and not installed and Path(filename).name not in _CHECK_FILES
+
+
+_CHECK_FILES = {"checks.py", "lesson_checks.py"}
 
 
 def _relative(filename):

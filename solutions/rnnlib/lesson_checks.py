@@ -1,0 +1,659 @@
+"""The check of every exercise, one function each, run by a lesson's check cell and by ``make check``.
+
+A lesson's check cell is one line, ``check_exercise("3.2")``; it prints ``✓ Exercise 3.2: rnn_forward``
+or stops with one line that names the exercise, the function, the quantity that is wrong, what was
+expected and what came back. This is course infrastructure, not an exercise: read it to see exactly
+what is checked.
+
+Three rules make a check blame the right exercise:
+
+- expected values come from the reference (solutions/rnnlib, through ``rnnlib.reference``) or from
+  numbers computed here, never from your other functions: check 3.2 does not compare your rnn_forward
+  with your rnn_step_forward, and a backward check builds its cache with the reference's forward pass;
+- every call goes through ``call``, which fails when your function changes an argument in place;
+- gradients are compared part by part, closest to the bug first: a GRU gate's block of the weight
+  gradients (dW_xz is columns H:2H of dWx) before the mixed dx.
+"""
+
+import itertools
+import math
+
+import numpy as np
+
+from . import reference
+from .checks import (
+    CheckFailed,
+    call,
+    check,
+    expect_close,
+    expect_equal,
+    expect_gradient,
+    expect_raises,
+    expect_shape,
+    expect_true,
+)
+
+EXERCISES = {}  # "3.2" -> (title, check function), in the order of the lessons
+
+
+def exercise(number, title):
+    """Register the decorated function as the check of Exercise ``number``."""
+
+    def register(function):
+        EXERCISES[number] = (f"Exercise {number}: {title}", function)
+        return function
+
+    return register
+
+
+def check_exercise(number):
+    """Run the check of Exercise ``number`` (a str such as "3.2"); prints one ✓ line or stops."""
+    if number not in EXERCISES:
+        raise KeyError(f"there is no Exercise {number}; the exercises are {', '.join(EXERCISES)}")
+    title, function = EXERCISES[number]
+    with check(title):
+        function()
+
+
+def _rng(number):
+    """A generator seeded by the exercise number, so each check draws the same numbers every time."""
+    return np.random.default_rng([int(part) for part in number.split(".")])
+
+
+def _expect_dtype(name, array, dtype):
+    expect_equal(f"{name}.dtype", np.asarray(array).dtype, np.dtype(dtype))
+
+
+def _float32(*arrays):
+    return tuple(np.asarray(a, dtype=np.float32) for a in arrays)
+
+
+# Lesson 01: text as data.
+
+
+@exercise("1.1", "Vocabulary")
+def _vocabulary():
+    from .data import Vocabulary
+
+    v = Vocabulary("hello")
+    expect_true("Vocabulary('hello').chars", isinstance(v.chars, list), "chars must be a list of characters")
+    expect_equal("Vocabulary('hello').chars", v.chars, ["e", "h", "l", "o"])
+    expect_equal("Vocabulary('hello').stoi", v.stoi, {"e": 0, "h": 1, "l": 2, "o": 3})
+    expect_equal("len(Vocabulary('hello'))", len(v), 4)
+    v = Vocabulary("b a\nab\n")
+    expect_equal("Vocabulary('b a\\nab\\n').chars", v.chars, ["\n", " ", "a", "b"])
+    expect_equal("Vocabulary('b a\\nab\\n').stoi", v.stoi, {"\n": 0, " ": 1, "a": 2, "b": 3})
+    expect_raises("Vocabulary('')", ValueError, Vocabulary, "")
+
+
+@exercise("1.2", "Vocabulary.encode and decode")
+def _encode_decode():
+    from .data import Vocabulary
+
+    v = Vocabulary.from_chars(["\n", " ", "a", "b", "c"])
+    ids = v.encode("cab a\n")
+    expect_true("encode('cab a\\n')", isinstance(ids, np.ndarray), "encode must return a NumPy array")
+    expect_equal("encode('cab a\\n')", ids, np.array([4, 2, 3, 1, 2, 0]))
+    expect_equal("encode('cab a\\n').dtype", ids.dtype, np.dtype(np.int64))
+    expect_equal("encode('').shape", v.encode("").shape, (0,))
+    expect_equal(
+        "decode([4, 2, 3, 1, 2, 0])", call("decode", v.decode, np.array([4, 2, 3, 1, 2, 0])), "cab a\n"
+    )
+    expect_equal("decode([3, 2, 3]) of a list", v.decode([3, 2, 3]), "bab")
+    text = "abc cab\nbca ba\n"
+    expect_equal("decode(encode(text))", v.decode(v.encode(text)), text)
+    expect_raises("encode('abz')", ValueError, v.encode, "abz")
+    expect_raises("decode([5])", ValueError, v.decode, [5])
+
+
+@exercise("1.3", "one_hot")
+def _one_hot():
+    from .data import one_hot
+
+    X = call("one_hot", one_hot, np.array([2, 0, 3]), 4)
+    expect_close(
+        "one_hot([2, 0, 3], 4)", X, np.array([[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
+    )
+    _expect_dtype("one_hot([2, 0, 3], 4)", X, np.float64)
+    _expect_dtype(
+        "one_hot([1], 3, dtype=np.float32)", one_hot(np.array([1]), 3, dtype=np.float32), np.float32
+    )
+    batch = np.array([[1, 0, 4], [4, 4, 2]])
+    expect_shape("one_hot(ids of shape (2, 3), 5)", one_hot(batch, 5), (2, 3, 5))
+    expect_close(
+        "one_hot(ids of shape (2, 3), 5)[1, 2]", one_hot(batch, 5)[1, 2], np.array([0, 0, 1, 0, 0.0])
+    )
+    W = np.arange(15.0).reshape(5, 3)
+    expect_close("one_hot(ids, 5) @ W", one_hot(batch, 5) @ W, W[batch])
+    expect_raises("one_hot([0, 4], 4)", ValueError, one_hot, np.array([0, 4]), 4)
+
+
+@exercise("1.4", "make_streams and windows")
+def _streams_and_windows():
+    from .data import make_streams, windows
+
+    S = call("make_streams", make_streams, np.arange(23), 3)  # 23 ids, B = 3: L = 7, the last 2 dropped
+    expect_equal("make_streams(np.arange(23), 3)", S, np.arange(21).reshape(3, 7))
+    expect_raises("make_streams(np.arange(5), 3)", ValueError, make_streams, np.arange(5), 3)
+    pairs = list(call("windows", windows, S, 2))
+    expect_equal("the number of windows(S, 2) of streams of length 7", len(pairs), 3)
+    inputs, targets = pairs[0]
+    expect_equal("window 0 inputs", inputs, np.array([[0, 1], [7, 8], [14, 15]]))
+    expect_equal("window 0 targets", targets, np.array([[1, 2], [8, 9], [15, 16]]))
+    for w, (inputs, targets) in enumerate(pairs):
+        expect_shape(f"window {w} inputs", inputs, (3, 2))
+        expect_equal(f"window {w} targets, the characters after the inputs", targets, inputs + 1)
+    for w in range(len(pairs) - 1):
+        expect_equal(
+            f"window {w + 1} inputs[:, 0], where window {w} stopped",
+            pairs[w + 1][0][:, 0],
+            pairs[w][1][:, -1],
+        )
+    # (L - 1) // T windows: every input needs the character after it as its target.
+    for L, T in ((7, 3), (7, 4), (7, 6), (8, 4), (9, 1), (12, 4)):
+        count = len(list(windows(np.arange(2 * L).reshape(2, L), T)))
+        expect_equal(f"the number of windows of T = {T} in streams of length L = {L}", count, (L - 1) // T)
+    # A generator function raises only when it is iterated, so the too-long T is looked for there too.
+    expect_raises("windows(S, 7) (no room for the targets)", ValueError, lambda: list(windows(S, 7)))
+
+
+# Lesson 02: softmax and the loss.
+
+
+@exercise("2.1", "softmax")
+def _softmax():
+    from .losses import softmax
+
+    expected = reference("losses").softmax
+    expect_close(
+        "softmax([0, ln 2, ln 5])", softmax(np.array([0.0, math.log(2), math.log(5)])), [1 / 8, 2 / 8, 5 / 8]
+    )
+    Z = _rng("2.1").normal(size=(2, 3, 5))
+    P = call("softmax", softmax, Z)
+    expect_shape("softmax(Z) for Z of shape (2, 3, 5)", P, (2, 3, 5))
+    expect_close("softmax(Z) for Z of shape (2, 3, 5)", P, expected(Z))
+    expect_close("softmax(Z).sum(axis=-1) (each row summed)", P.sum(axis=-1), np.ones((2, 3)))
+    shifts = np.array([[[-50.0], [3.0], [700.0]], [[0.5], [-700.0], [20.0]]])  # one constant per row
+    expect_close("softmax(Z + c), a constant c added to each row", softmax(Z + shifts), expected(Z))
+    z = np.array([1000.0, 1001.0, 1002.0])
+    expect_close(
+        "softmax([1000, 1001, 1002])", softmax(z), np.exp([0.0, 1.0, 2.0]) / np.exp([0.0, 1.0, 2.0]).sum()
+    )
+    _expect_dtype("softmax of float32 logits", softmax(Z.astype(np.float32)), np.float32)
+
+
+@exercise("2.2", "cross_entropy")
+def _cross_entropy():
+    from .losses import cross_entropy
+
+    Z = np.array(
+        [[0.0, math.log(3.0)], [math.log(2.0), math.log(2.0)]]
+    )  # probabilities (1/4, 3/4), (1/2, 1/2)
+    loss = call("cross_entropy", cross_entropy, Z, np.array([1, 0]))
+    expect_true(
+        "cross_entropy(Z, y)", isinstance(loss, float), f"must return a float, got {type(loss).__name__}"
+    )
+    expect_close("cross_entropy(Z, [1, 0])", loss, -(math.log(3 / 4) + math.log(1 / 2)) / 2)
+    rng = _rng("2.2")
+    Z, y = 3 * rng.normal(size=(6, 5)), rng.integers(0, 5, size=6)
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    expect_close(
+        "cross_entropy(Z, y) for Z (6, 5)",
+        call("cross_entropy", cross_entropy, Z, y),
+        -np.log(P[np.arange(6), y]).mean(),
+    )
+    expect_close(
+        "cross_entropy(zeros (4, 65), y)",
+        cross_entropy(np.zeros((4, 65)), np.array([0, 9, 64, 3])),
+        math.log(65),
+    )
+    expect_close(
+        "cross_entropy([[0, 1000]], [0])", cross_entropy(np.array([[0.0, 1000.0]]), np.array([0])), 1000.0
+    )
+
+
+@exercise("2.3", "cross_entropy_backward")
+def _cross_entropy_backward():
+    from .losses import cross_entropy_backward
+
+    Z = np.array(
+        [[0.0, math.log(3.0)], [math.log(2.0), math.log(2.0)]]
+    )  # probabilities (1/4, 3/4), (1/2, 1/2)
+    expect_close(
+        "cross_entropy_backward(Z, [1, 0])",
+        call("cross_entropy_backward", cross_entropy_backward, Z, np.array([1, 0])),
+        np.array([[1 / 4, 3 / 4 - 1], [1 / 2 - 1, 1 / 2]]) / 2,
+    )
+    rng = _rng("2.3")
+    Z, y = rng.normal(size=(6, 5)), rng.integers(0, 5, size=6)
+    dZ = call("cross_entropy_backward", cross_entropy_backward, Z, y)
+    expect_close("cross_entropy_backward(Z, y).sum(axis=1)", dZ.sum(axis=1), np.zeros(6), atol=1e-12)
+    expect_gradient("Z", lambda Z: reference("losses").cross_entropy(Z, y), Z, dZ)
+
+
+@exercise("2.4", "numerical_gradient")
+def _numerical_gradient():
+    from .gradcheck import numerical_gradient
+
+    x = _rng("2.4").normal(size=(2, 3, 4))
+    x_before = x.copy()
+    grad = numerical_gradient(lambda x: np.sum(x**3), x)
+    expect_close("numerical_gradient of sum(x**3)", grad, 3 * x_before**2, rtol=1e-6, atol=1e-8)
+    expect_close("x after numerical_gradient (every element restored)", x, x_before, rtol=1e-12, atol=0)
+    # The central difference of x**3 is exactly 3 x**2 + h**2: with h = 0.1 the step shows.
+    grad = numerical_gradient(lambda x: np.sum(x**3), x, h=0.1)
+    expect_close("numerical_gradient of sum(x**3) with h=0.1 (3 x**2 + h**2)", grad, 3 * x_before**2 + 0.01)
+    # f reads the array it closes over, as the docstring allows: x must be changed in place.
+    W, v = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, -2.0]])
+    expect_close(
+        "numerical_gradient of v W v^T, f reading W itself",
+        numerical_gradient(lambda _: (v @ W @ v.T).item(), W),
+        v.T @ v,
+        rtol=1e-6,
+    )
+
+
+# Lesson 03: the RNN forward pass.
+
+
+def _rnn_inputs(rng, B=3, T=5, m=4, H=6):
+    X, h0 = rng.normal(size=(B, T, m)), rng.normal(size=(B, H))
+    return X, h0, rng.normal(size=(m, H)), rng.normal(scale=0.5, size=(H, H)), rng.normal(size=H)
+
+
+@exercise("3.1", "rnn_step_forward")
+def _rnn_step_forward():
+    from .rnn import rnn_step_forward
+
+    x, h_prev = np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[0.5], [-1.0]])
+    h, _ = call(
+        "rnn_step_forward",
+        rnn_step_forward,
+        x,
+        h_prev,
+        np.array([[0.1], [0.2]]),
+        np.array([[0.4]]),
+        np.array([0.3]),
+    )
+    expect_close("rnn_step_forward on the worked example: h", h, np.tanh([[0.6], [0.3]]))
+    X, h_prev, Wxh, Whh, bh = _rnn_inputs(_rng("3.1"))
+    x = X[:, 0]
+    h, cache = call("rnn_step_forward", rnn_step_forward, x, h_prev, Wxh, Whh, bh)
+    expect_shape("rnn_step_forward: h for B=3, H=6", h, (3, 6))
+    expect_close("rnn_step_forward: h", h, reference("rnn").rnn_step_forward(x, h_prev, Wxh, Whh, bh)[0])
+    expect_close("rnn_step_forward: the h in its cache (cache[4])", cache[4], h)
+    h32, _ = rnn_step_forward(*_float32(x, h_prev, Wxh, Whh, bh))
+    _expect_dtype("rnn_step_forward: h for float32 inputs", h32, np.float32)
+
+
+@exercise("3.2", "rnn_forward")
+def _rnn_forward():
+    from .rnn import rnn_forward
+
+    echo = [math.tanh(1.0)]  # one unit, W_xh = 1, W_hh = 0.5: the first input fades step by step
+    for _ in range(3):
+        echo.append(math.tanh(0.5 * echo[-1]))
+    Hs, _ = call(
+        "rnn_forward",
+        rnn_forward,
+        np.array([[[1.0], [0.0], [0.0], [0.0]]]),
+        np.zeros((1, 1)),
+        np.array([[1.0]]),
+        np.array([[0.5]]),
+        np.array([0.0]),
+    )
+    expect_close("rnn_forward on the echo: Hs", Hs, np.array(echo).reshape(1, 4, 1))
+    inputs = _rnn_inputs(_rng("3.2"))
+    Hs, cache = call("rnn_forward", rnn_forward, *inputs)
+    expected, expected_cache = reference("rnn").rnn_forward(*inputs)
+    expect_shape("rnn_forward: Hs for B=3, T=5, H=6", Hs, (3, 5, 6))
+    for t in range(5):
+        expect_close(f"rnn_forward: Hs[:, {t}], the state after step {t + 1}", Hs[:, t], expected[:, t])
+    expect_equal("rnn_forward: len(cache)", len(cache), 5)
+    expect_close("rnn_forward: Hs in the cache (cache[4])", cache[4], expected_cache[4])
+    X, h0, *weights = inputs
+    first, _ = rnn_forward(X[:, :2], h0, *weights)
+    rest, _ = rnn_forward(X[:, 2:], first[:, -1], *weights)
+    expect_close(
+        "rnn_forward: two windows, the state carried", np.concatenate([first, rest], axis=1), expected
+    )
+    Hs32, _ = rnn_forward(*_float32(*inputs))
+    _expect_dtype("rnn_forward: Hs for float32 inputs", Hs32, np.float32)
+
+
+@exercise("3.3", "output_forward")
+def _output_forward():
+    from .rnn import output_forward
+
+    Hs = np.array([[[1.0, 0.0], [0.0, 1.0]]])  # h_1 = (1, 0), h_2 = (0, 1) pick the rows of W_hy
+    Why, by = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), np.array([0.5, 0.0, -0.5])
+    Z, _ = call("output_forward", output_forward, Hs, Why, by)
+    expect_close("output_forward on the worked example: Z", Z, np.array([[[1.5, 2.0, 2.5], [4.5, 5.0, 5.5]]]))
+    rng = _rng("3.3")
+    Hs, Why, by = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5)), rng.normal(size=5)
+    Z, _ = call("output_forward", output_forward, Hs, Why, by)
+    expect_shape("output_forward: Z for B=2, T=3, V=5", Z, (2, 3, 5))
+    for t in range(3):
+        expect_close(f"output_forward: Z[:, {t}], the logits of step {t + 1}", Z[:, t], Hs[:, t] @ Why + by)
+    _expect_dtype(
+        "output_forward: Z for float32 inputs", output_forward(*_float32(Hs, Why, by))[0], np.float32
+    )
+
+
+# Lesson 04: backpropagation through time. The caches come from the reference's forward pass.
+
+
+def _expect_gradients(function, names, got, expected, numerical=None):
+    """Compare each gradient with the reference's, in the order given; then, if ``numerical`` is given
+    ({name: (f, x)}), with central differences too, so that the check does not trust the reference alone."""
+    expect_equal(f"{function}: the number of gradients returned", len(got), len(expected))
+    for name, g, e in zip(names, got, expected, strict=True):
+        expect_close(f"{function}: {name}", g, e, rtol=1e-6, atol=1e-9)
+    for name, (f, x) in (numerical or {}).items():
+        expect_gradient(name, f, x, got[names.index(f"d{name}")])
+
+
+@exercise("4.1", "rnn_step_backward")
+def _rnn_step_backward():
+    from .rnn import rnn_step_backward
+
+    ref = reference("rnn")
+    rng = _rng("4.1")
+    X, h_prev, Wxh, Whh, bh = _rnn_inputs(rng)
+    x, dh = X[:, 0], rng.normal(size=h_prev.shape)
+    _, cache = ref.rnn_step_forward(x, h_prev, Wxh, Whh, bh)
+    got = call("rnn_step_backward", rnn_step_backward, dh, cache)
+    names = ("dWxh", "dWhh", "dbh", "dx", "dh_prev")
+    order = (2, 3, 4, 0, 1)  # the weights first: the closest to the local equations
+    expected = ref.rnn_step_backward(dh, cache)
+    _expect_gradients("rnn_step_backward", names, [got[i] for i in order], [expected[i] for i in order])
+    got32 = rnn_step_backward(*_float32(dh), tuple(_float32(*cache)))
+    _expect_dtype("rnn_step_backward: dWxh for float32 inputs", got32[2], np.float32)
+
+
+@exercise("4.2", "rnn_backward")
+def _rnn_backward():
+    from .rnn import rnn_backward
+
+    ref = reference("rnn")
+    rng = _rng("4.2")
+    X, h0, Wxh, Whh, bh = inputs = _rnn_inputs(rng, B=2, T=4, m=3, H=5)
+    dHs = rng.normal(size=(2, 4, 5))
+    _, cache = ref.rnn_forward(*inputs)
+    got = call("rnn_backward", rnn_backward, dHs, cache)
+    order = (2, 3, 4, 1, 0)
+    names = ("dWxh", "dWhh", "dbh", "dh0", "dX")
+    expected = ref.rnn_backward(dHs, cache)
+
+    def window_loss(_):
+        return np.sum(dHs * ref.rnn_forward(X, h0, Wxh, Whh, bh)[0])
+
+    numerical = {name: (window_loss, value) for name, value in (("Whh", Whh), ("h0", h0))}
+    _expect_gradients("rnn_backward", names, [got[i] for i in order], [expected[i] for i in order], numerical)
+    got32 = rnn_backward(*_float32(dHs), tuple(_float32(*cache)))
+    for name, i in (("dWhh", 2), ("dX", 0)):
+        _expect_dtype(f"rnn_backward: {name} for float32 inputs", got32[i], np.float32)
+
+
+@exercise("4.3", "output_backward")
+def _output_backward():
+    from .rnn import output_backward
+
+    ref = reference("rnn")
+    rng = _rng("4.3")
+    Hs, Why, by, dZ = (
+        rng.normal(size=(2, 3, 4)),
+        rng.normal(size=(4, 5)),
+        rng.normal(size=5),
+        rng.normal(size=(2, 3, 5)),
+    )
+    _, cache = ref.output_forward(Hs, Why, by)
+    got = call("output_backward", output_backward, dZ, cache)
+    order = (1, 2, 0)
+    expected = ref.output_backward(dZ, cache)
+    _expect_gradients(
+        "output_backward", ("dWhy", "dby", "dHs"), [got[i] for i in order], [expected[i] for i in order]
+    )
+    _expect_dtype(
+        "output_backward: dWhy for float32 inputs",
+        output_backward(*_float32(dZ), tuple(_float32(*cache)))[1],
+        np.float32,
+    )
+
+
+# Lesson 05: training.
+
+
+@exercise("5.1", "sgd_step")
+def _sgd_step():
+    from .optim import sgd_step
+
+    params = {"W": np.array([[1.0, 2.0], [3.0, 4.0]]), "b": np.array([0.5, -0.5])}
+    grads = {"W": np.array([[10.0, 0.0], [-10.0, 1.0]]), "b": np.array([1.0, 2.0])}
+    W, b = params["W"], params["b"]
+    expect_equal(
+        "sgd_step(params, grads, 0.1) returns",
+        call("sgd_step", sgd_step, params, grads, 0.1, changes="params"),
+        None,
+    )
+    expect_close("W after sgd_step", params["W"], np.array([[0.0, 2.0], [4.0, 3.9]]))
+    expect_close("b after sgd_step", params["b"], np.array([0.4, -0.7]))
+    expect_true(
+        "sgd_step",
+        params["W"] is W and params["b"] is b,
+        "update the arrays in place (P -= ...), do not put new arrays into params",
+    )
+    p32 = {"W": np.ones(3, dtype=np.float32)}
+    sgd_step(p32, {"W": np.ones(3, dtype=np.float32)}, 0.5)
+    _expect_dtype("params['W'] after sgd_step on float32", p32["W"], np.float32)
+
+
+@exercise("5.2", "clip_grad_norm")
+def _clip_grad_norm():
+    from .optim import clip_grad_norm
+
+    grads = {"W": np.array([[3.0, 0.0]]), "b": np.array([0.0, 4.0])}  # each array has norm < 5, together 5
+    W = grads["W"]
+    total = call("clip_grad_norm", clip_grad_norm, grads, 1.0, changes="grads")
+    expect_close("clip_grad_norm returns the norm before clipping", total, 5.0)
+    expect_close("W after clipping to norm 1", grads["W"], np.array([[0.6, 0.0]]))
+    expect_close("b after clipping to norm 1", grads["b"], np.array([0.0, 0.8]))
+    expect_true("clip_grad_norm", grads["W"] is W, "scale the arrays in place (dP *= ...)")
+    small = {"W": np.array([[0.3, 0.0]]), "b": np.array([0.0, 0.4])}
+    expect_close("clip_grad_norm of a gradient below the threshold", clip_grad_norm(small, 1.0), 0.5)
+    expect_close("W below the threshold (unchanged)", small["W"], np.array([[0.3, 0.0]]))
+    expect_close("b below the threshold (unchanged)", small["b"], np.array([0.0, 0.4]))
+    expect_raises("clip_grad_norm(grads, 0)", ValueError, clip_grad_norm, small, 0.0)
+
+
+@exercise("5.3", "train_step")
+def _train_step():
+    from .train import train_step
+
+    rnn = reference("rnn")  # the model: this checks the training step, not lessons 03-04
+    rng = _rng("5.3")
+    p = rnn.init_params(4, 16, rng)
+    before = {k: v.copy() for k, v in p.items()}
+    x, y, h = rng.integers(4, size=(2, 8)), rng.integers(4, size=(2, 8)), rng.normal(size=(2, 16))
+    step_loss, h_last, grad_norm = call("train_step", train_step, rnn, p, x, y, h, 0.5, 0.2, changes="params")
+
+    ref_loss, ref_h, ref_cache = rnn.lm_forward(before, x, y, h)
+    ref_grads, _ = rnn.lm_backward(ref_cache)
+    ref_norm = np.sqrt(sum(np.sum(g**2) for g in ref_grads.values()))
+    expect_close("loss returned by train_step", step_loss, ref_loss)
+    expect_close("h_last returned by train_step", h_last, ref_h)
+    expect_close("grad_norm returned by train_step (before clipping)", grad_norm, ref_norm)
+    for k in p:
+        expect_close(
+            f"params[{k!r}] after train_step", p[k], before[k] - 0.5 * ref_grads[k] * min(1, 0.2 / ref_norm)
+        )
+
+    streams = np.tile(np.arange(4), (2, 41))  # two streams of "abcdabcd...", 164 ids each
+    losses = []
+    for _ in range(10):
+        h = np.zeros((2, 16))
+        for s in range(0, 160, 8):
+            step_loss, h, _ = train_step(
+                rnn, p, streams[:, s : s + 8], streams[:, s + 1 : s + 9], h, 0.5, 1.0
+            )
+            losses.append(step_loss)
+    expect_true(
+        "train_step on 'abcdabcd...'",
+        np.mean(losses[-20:]) < 0.05,
+        f"200 steps should learn the cycle (mean loss < 0.05); the last 20: {np.mean(losses[-20:]):.3f}",
+    )
+
+
+# Lessons 07-08: the GRU. Gate order [r | z | n] along the 3H columns.
+
+GATES = ("r", "z", "n")
+
+
+def _gru_inputs(rng, B=2, T=4, m=3, H=2, scale=1.0):
+    X, h0 = rng.normal(size=(B, T, m)), rng.normal(size=(B, H))
+    Wx, Wh = rng.normal(scale=scale, size=(m, 3 * H)), rng.normal(scale=scale, size=(H, 3 * H))
+    return X, h0, Wx, Wh, rng.normal(size=3 * H), rng.normal(size=3 * H)
+
+
+def _permuted(order, H, *arrays):
+    """The GRU weights with their gate blocks in another ``order`` (a permutation of 0, 1, 2)."""
+    columns = np.concatenate([np.arange(g * H, (g + 1) * H) for g in order])
+    return tuple(a[..., columns] for a in arrays)
+
+
+def _expect_gru_state(function, name, got, expected, compute):
+    """Like expect_close, but a wrong state is first compared with the reference run with the gates in
+    every other order, so that a gate-order bug is named as one. ``compute(order)`` gives that state."""
+    got = np.asarray(got)
+    if got.shape == np.shape(expected) and not np.allclose(got, expected, rtol=1e-7, atol=1e-10):
+        for order in itertools.permutations(range(3)):
+            if order != (0, 1, 2) and np.allclose(got, compute(order), rtol=1e-7, atol=1e-10):
+                read = " | ".join(GATES[g] for g in order)
+                raise CheckFailed(
+                    f"{function}: {name} is what the GRU gives with its gates read in the order [{read}] "
+                    "along the 3H columns; the course's order is [r | z | n]: columns 0:H r, H:2H z, 2H:3H n"
+                )
+    expect_close(f"{function}: {name}", got, expected)
+
+
+@exercise("7.1", "gru_step_forward")
+def _gru_step_forward():
+    from .gru import gru_step_forward
+
+    ref = reference("gru")
+    X, h_prev, Wx, Wh, bx, bh = _gru_inputs(_rng("7.1"))
+    x, H = X[:, 0], h_prev.shape[1]
+    h, cache = call("gru_step_forward", gru_step_forward, x, h_prev, Wx, Wh, bx, bh)
+    expected, expected_cache = ref.gru_step_forward(x, h_prev, Wx, Wh, bx, bh)
+    expect_shape("gru_step_forward: h", h, expected.shape)
+    _expect_gru_state(
+        "gru_step_forward",
+        "h",
+        h,
+        expected,
+        lambda order: ref.gru_step_forward(x, h_prev, *_permuted(order, H, Wx, Wh, bx, bh))[0],
+    )
+    expect_equal("gru_step_forward: len(cache)", len(cache), 8)
+    for i, name in zip(range(4, 8), ("r", "z", "n", "a_hn"), strict=True):
+        expect_close(f"gru_step_forward: {name} in the cache (cache[{i}])", cache[i], expected_cache[i])
+    z_open = bx.copy()
+    z_open[H : 2 * H] = 40.0  # columns H:2H are the update gate's: z = 1 keeps the old state
+    expect_close(
+        "gru_step_forward: h with the update gate open (z = 1)",
+        gru_step_forward(x, h_prev, Wx, Wh, z_open, bh)[0],
+        h_prev,
+    )
+    h32, _ = gru_step_forward(*_float32(x, h_prev, Wx, Wh, bx, bh))
+    _expect_dtype("gru_step_forward: h for float32 inputs", h32, np.float32)
+
+
+@exercise("7.2", "gru_forward")
+def _gru_forward():
+    from .gru import gru_forward
+
+    ref = reference("gru")
+    inputs = X, h0, Wx, Wh, bx, bh = _gru_inputs(_rng("7.2"))
+    H = h0.shape[1]
+    Hs, cache = call("gru_forward", gru_forward, *inputs)
+    expected, expected_cache = ref.gru_forward(*inputs)
+    expect_shape("gru_forward: Hs", Hs, expected.shape)
+    _expect_gru_state(
+        "gru_forward",
+        "Hs",
+        Hs,
+        expected,
+        lambda order: ref.gru_forward(X, h0, *_permuted(order, H, Wx, Wh, bx, bh))[0],
+    )
+    expect_equal("gru_forward: len(cache)", len(cache), 9)
+    for i, name in zip(range(4, 9), ("Hs", "Rs", "Zs", "Ns", "A_hn"), strict=True):
+        expect_close(f"gru_forward: {name} in the cache (cache[{i}])", cache[i], expected_cache[i])
+    first, _ = gru_forward(X[:, :1], h0, Wx, Wh, bx, bh)
+    rest, _ = gru_forward(X[:, 1:], first[:, -1], Wx, Wh, bx, bh)
+    expect_close(
+        "gru_forward: two windows, the state carried", np.concatenate([first, rest], axis=1), expected
+    )
+    Hs32, _ = gru_forward(*_float32(*inputs))
+    _expect_dtype("gru_forward: Hs for float32 inputs", Hs32, np.float32)
+
+
+def _gru_gradients(function, got, expected, H, data_names):
+    """Compare a GRU backward's gradients with the reference's: each gate's block of dWx, dWh, dbx, dbh
+    first (dW_xr, dW_xz, ...: the block nearest the bug), then the data gradients."""
+    dx, dh, dWx, dWh, dbx, dbh = got
+    expect_equal(f"{function}: the number of gradients returned", len(got), 6)
+    for name, g, e in (
+        ("dWx", dWx, expected[2]),
+        ("dWh", dWh, expected[3]),
+        ("dbx", dbx, expected[4]),
+        ("dbh", dbh, expected[5]),
+    ):
+        expect_shape(f"{function}: {name}", g, e.shape)
+        for k, gate in enumerate(GATES):
+            block = slice(k * H, (k + 1) * H)
+            symbol = f"d{name[1:-1]}_{name[-1]}{gate}"  # dW_xr, db_hz, ...
+            label = f"{name}[..., {k * H}:{(k + 1) * H}] ({symbol}, the {gate} gate's block)"
+            expect_close(
+                f"{function}: {label}", np.asarray(g)[..., block], e[..., block], rtol=1e-6, atol=1e-9
+            )
+    expect_close(f"{function}: {data_names[1]}", dh, expected[1], rtol=1e-6, atol=1e-9)
+    expect_close(f"{function}: {data_names[0]}", dx, expected[0], rtol=1e-6, atol=1e-9)
+
+
+@exercise("8.1", "gru_step_backward")
+def _gru_step_backward():
+    from .gru import gru_step_backward
+
+    ref = reference("gru")
+    rng = _rng("8.1")
+    X, h_prev, Wx, Wh, bx, bh = _gru_inputs(rng, B=3, m=4, H=5, scale=0.5)
+    x, dh = X[:, 0], rng.normal(size=h_prev.shape)
+    _, cache = ref.gru_step_forward(x, h_prev, Wx, Wh, bx, bh)
+    got = call("gru_step_backward", gru_step_backward, dh, cache)
+    _gru_gradients("gru_step_backward", got, ref.gru_step_backward(dh, cache), 5, ("dx", "dh_prev"))
+    got32 = gru_step_backward(*_float32(dh), tuple(_float32(*cache)))
+    _expect_dtype("gru_step_backward: dWh for float32 inputs", got32[3], np.float32)
+
+
+@exercise("8.2", "gru_backward")
+def _gru_backward():
+    from .gru import gru_backward
+
+    ref = reference("gru")
+    rng = _rng("8.2")
+    inputs = X, h0, Wx, Wh, bx, bh = _gru_inputs(rng, B=2, T=4, m=3, H=5, scale=0.5)
+    dHs = rng.normal(size=(2, 4, 5))
+    _, cache = ref.gru_forward(*inputs)
+    got = call("gru_backward", gru_backward, dHs, cache)
+    _gru_gradients("gru_backward", got, ref.gru_backward(dHs, cache), 5, ("dX", "dh0"))
+
+    def window_loss(_):
+        return np.sum(dHs * ref.gru_forward(X, h0, Wx, Wh, bx, bh)[0])
+
+    for name, value, i in (
+        ("Wh", Wh, 3),
+        ("h0", h0, 1),
+    ):  # and by central differences, not the reference alone
+        expect_gradient(name, window_loss, value, got[i])
+    got32 = gru_backward(*_float32(dHs), tuple(_float32(*cache)))
+    for name, i in (("dWh", 3), ("dX", 0)):
+        _expect_dtype(f"gru_backward: {name} for float32 inputs", got32[i], np.float32)

@@ -1,0 +1,439 @@
+"""The mutation suite: realistic bugs planted in the reference, each caught by its own exercise's check.
+
+Each mutant is a small patch to one exercise of solutions/rnnlib: a bug a student could write. The test
+copies the reference, applies the patch, runs the checks of that exercise's lesson in order on the copy
+(``RNNLIB=<the copy>``, in a fresh process) and asserts that one of them fails and that the first
+failure names the patched exercise. A check that lets a mutant through, or blames another exercise, is
+a check to fix. The README states how many mutants there are; the last test keeps it honest.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from rnnlib import PROJECT_ROOT
+
+REFERENCE = PROJECT_ROOT / "solutions" / "rnnlib"
+
+# (exercise, module, the reference's text, the bug). The text must occur exactly once in the module.
+MUTANTS = {
+    # 1.x: text as data
+    "sorted characters not sorted": ("1.1", "data.py", "sorted(set(text))", "list(dict.fromkeys(text))"),
+    "ids from 1": (
+        "1.1",
+        "data.py",
+        "{c: i for i, c in enumerate(self.chars)}\n        ### END",
+        "{c: i + 1 for i, c in enumerate(self.chars)}\n        ### END",
+    ),
+    "encode as a list": (
+        "1.2",
+        "data.py",
+        "return np.array([self.stoi[c] for c in text], dtype=np.int64)",
+        "return [self.stoi[c] for c in text]",
+    ),
+    "encode int32": (
+        "1.2",
+        "data.py",
+        "[self.stoi[c] for c in text], dtype=np.int64",
+        "[self.stoi[c] for c in text], dtype=np.int32",
+    ),
+    "decode drops the last id": (
+        "1.2",
+        "data.py",
+        'return "".join(self.chars[i] for i in ids)',
+        'return "".join(self.chars[i] for i in ids[:-1])',
+    ),
+    "one_hot ignores dtype": (
+        "1.3",
+        "data.py",
+        "return np.eye(V, dtype=dtype)[ids]",
+        "return np.eye(V)[ids]",
+    ),
+    "one_hot transposed": (
+        "1.3",
+        "data.py",
+        "return np.eye(V, dtype=dtype)[ids]",
+        "return np.eye(V, dtype=dtype)[ids].swapaxes(0, -1)",
+    ),
+    "streams interleaved": (
+        "1.4",
+        "data.py",
+        "return ids[: B * L].reshape(B, L)",
+        "return ids[: B * L].reshape(L, B).T",
+    ),
+    "windows L // T": ("1.4", "data.py", "for s in range(0, L - T, T))", "for s in range(0, L - T + 1, T))"),
+    "windows slide by one": ("1.4", "data.py", "for s in range(0, L - T, T))", "for s in range(0, L - T))"),
+    "targets not shifted": ("1.4", "data.py", "streams[:, s + 1 : s + T + 1])", "streams[:, s : s + T])"),
+    # 2.x: softmax, the loss, gradient checking
+    "softmax without the shift": (
+        "2.1",
+        "losses.py",
+        "E = np.exp(Z - Z.max(axis=-1, keepdims=True))",
+        "E = np.exp(Z)",
+    ),
+    "softmax over the wrong axis": (
+        "2.1",
+        "losses.py",
+        "return E / E.sum(axis=-1, keepdims=True)",
+        "return E / E.sum(axis=0, keepdims=True)",
+    ),
+    "softmax shifts Z in place": (
+        "2.1",
+        "losses.py",
+        "E = np.exp(Z - Z.max(axis=-1, keepdims=True))",
+        "Z -= Z.max(axis=-1, keepdims=True)\n    E = np.exp(Z)",
+    ),
+    "cross_entropy sums": (
+        "2.2",
+        "losses.py",
+        "return float(-log_P[np.arange(N), y].mean())",
+        "return float(-log_P[np.arange(N), y].sum())",
+    ),
+    "cross_entropy naive log": (
+        "2.2",
+        "losses.py",
+        "log_P = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+        "log_P = np.log(np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True))",
+    ),
+    "cross_entropy shifts Z in place": (
+        "2.2",
+        "losses.py",
+        "shifted = Z - Z.max(axis=1, keepdims=True)",
+        "Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z",
+    ),
+    "cross_entropy returns an array": (
+        "2.2",
+        "losses.py",
+        "return float(-log_P[np.arange(N), y].mean())",
+        "return -log_P[np.arange(N), y].mean(keepdims=True)",
+    ),
+    "dZ without 1/N": ("2.3", "losses.py", "return (P - Y) / N", "return P - Y"),
+    "dZ sign": ("2.3", "losses.py", "return (P - Y) / N", "return (Y - P) / N"),
+    "dZ forgets Y": ("2.3", "losses.py", "Y[np.arange(N), y] = 1.0", "pass"),
+    "forward differences": (
+        "2.4",
+        "gradcheck.py",
+        "x[i] = old - h\n        f_minus = f(x)\n        x[i] = old  #",
+        "x[i] = old\n        f_minus = f(x)\n        h = h / 2  #",
+    ),
+    "numerical_gradient ignores h": (
+        "2.4",
+        "gradcheck.py",
+        "    grad = np.zeros_like(x)\n",
+        "    grad = np.zeros_like(x)\n    h = 1e-6\n",
+    ),
+    "numerical_gradient perturbs a copy": (
+        "2.4",
+        "gradcheck.py",
+        "    grad = np.zeros_like(x)\n",
+        "    grad = np.zeros_like(x)\n    x = x.copy()\n",
+    ),
+    "numerical_gradient does not restore x": (
+        "2.4",
+        "gradcheck.py",
+        "x[i] = old  # restore",
+        "pass  # restore",
+    ),
+    # 3.x: the RNN forward pass
+    "step without bias": (
+        "3.1",
+        "rnn.py",
+        "h = np.tanh(x @ Wxh + h_prev @ Whh + bh)",
+        "h = np.tanh(x @ Wxh + h_prev @ Whh)",
+    ),
+    "step with Whh transposed": (
+        "3.1",
+        "rnn.py",
+        "h = np.tanh(x @ Wxh + h_prev @ Whh + bh)",
+        "h = np.tanh(x @ Wxh + h_prev @ Whh.T + bh)",
+    ),
+    "step without tanh": (
+        "3.1",
+        "rnn.py",
+        "h = np.tanh(x @ Wxh + h_prev @ Whh + bh)",
+        "h = x @ Wxh + h_prev @ Whh + bh",
+    ),
+    "step float64 leak": (
+        "3.1",
+        "rnn.py",
+        "h = np.tanh(x @ Wxh + h_prev @ Whh + bh)",
+        "h = np.tanh(x @ Wxh + h_prev @ Whh + bh.astype(np.float64))",
+    ),
+    "forward from h0 every step": (
+        "3.2",
+        "rnn.py",
+        "h = np.tanh(A_x[:, t] + h @ Whh)",
+        "h = np.tanh(A_x[:, t] + h0 @ Whh)",
+    ),
+    "forward without bias": (
+        "3.2",
+        "rnn.py",
+        "A_x = (X.reshape(B * T, m) @ Wxh + bh)",
+        "A_x = (X.reshape(B * T, m) @ Wxh)",
+    ),
+    "forward stacks along the batch": (
+        "3.2",
+        "rnn.py",
+        "Hs = np.stack(Hs, axis=1)",
+        "Hs = np.stack(Hs, axis=0).reshape(B, T, H)",
+    ),
+    "forward float64 leak": (
+        "3.2",
+        "rnn.py",
+        "h = np.tanh(A_x[:, t] + h @ Whh)",
+        "h = np.tanh(A_x[:, t] + h @ Whh.astype(np.float64))",
+    ),
+    "output without bias": (
+        "3.3",
+        "rnn.py",
+        "Z = (Hs.reshape(B * T, H) @ Why + by)",
+        "Z = (Hs.reshape(B * T, H) @ Why)",
+    ),
+    "output reshaped time-major": (
+        "3.3",
+        "rnn.py",
+        "Z = (Hs.reshape(B * T, H) @ Why + by).reshape(B, T, V)",
+        "Z = (Hs.transpose(1, 0, 2).reshape(B * T, H) @ Why + by).reshape(B, T, V)",
+    ),
+    # 4.x: backpropagation through time
+    "step backward forgets 1 - h^2": ("4.1", "rnn.py", "    delta = dh * (1 - h**2)\n", "    delta = dh\n"),
+    "step backward W for W.T": ("4.1", "rnn.py", "dh_prev = delta @ Whh.T", "dh_prev = delta @ Whh"),
+    "step backward dWhh from h": ("4.1", "rnn.py", "dWhh = h_prev.T @ delta", "dWhh = h.T @ delta"),
+    "step backward bias mean": (
+        "4.1",
+        "rnn.py",
+        "dbh = delta.sum(axis=0)\n    ### END",
+        "dbh = delta.mean(axis=0)\n    ### END",
+    ),
+    "no dh_next accumulation": (
+        "4.2",
+        "rnn.py",
+        "delta_t = (dHs[:, t] + dh_next) * (1 - Hs[:, t] ** 2)",
+        "delta_t = dHs[:, t] * (1 - Hs[:, t] ** 2)",
+    ),
+    "off-by-one Hprev": (
+        "4.2",
+        "rnn.py",
+        "Hprev = np.concatenate([h0[:, None], Hs[:, :-1]], axis=1)",
+        "Hprev = Hs",
+    ),
+    "dh0 dropped": (
+        "4.2",
+        "rnn.py",
+        "    dh0 = dh_next\n    Hprev = np.concatenate([h0[:, None], Hs[:, :-1]]",
+        "    dh0 = np.zeros_like(h0)\n    Hprev = np.concatenate([h0[:, None], Hs[:, :-1]]",
+    ),
+    "BPTT forwards in time": (
+        "4.2",
+        "rnn.py",
+        "for t in reversed(range(T)):\n        delta_t",
+        "for t in range(T):\n        delta_t",
+    ),
+    "dHs accumulated in place": (
+        "4.2",
+        "rnn.py",
+        "delta_t = (dHs[:, t] + dh_next) * (1 - Hs[:, t] ** 2)",
+        "dHs[:, t] += dh_next\n        delta_t = dHs[:, t] * (1 - Hs[:, t] ** 2)",
+    ),
+    "BPTT float64 leak": ("4.2", "rnn.py", "Delta = np.empty_like(Hs)", "Delta = np.empty(Hs.shape)"),
+    "output backward divides by N again": (
+        "4.3",
+        "rnn.py",
+        "dHs = (dZ2d @ Why.T).reshape(B, T, H)",
+        "dHs = (dZ2d @ Why.T).reshape(B, T, H) / (B * T)",
+    ),
+    "output backward dby mean": ("4.3", "rnn.py", "dby = dZ2d.sum(axis=0)", "dby = dZ2d.mean(axis=0)"),
+    # 5.x: training
+    "sgd ascends": ("5.1", "optim.py", "P -= lr * grads[name]", "P += lr * grads[name]"),
+    "sgd makes new arrays": (
+        "5.1",
+        "optim.py",
+        "    for name, P in params.items():\n        P -= lr * grads[name]",
+        "    for name, P in list(params.items()):\n        params[name] = P - lr * grads[name]",
+    ),
+    "clip per array": (
+        "5.2",
+        "optim.py",
+        "np.sqrt(sum(np.sum(np.square(dP, dtype=np.float64)) for dP in grads.values()))",
+        "max(np.sqrt(np.sum(np.square(dP, dtype=np.float64))) for dP in grads.values())",
+    ),
+    "clip returns the clipped norm": (
+        "5.2",
+        "optim.py",
+        "            dP *= scale\n    return total_norm",
+        "            dP *= scale\n        return max_norm\n    return total_norm",
+    ),
+    "train_step without clipping": (
+        "5.3",
+        "train.py",
+        "grad_norm = clip_grad_norm(grads, clip)",
+        "grad_norm = clip_grad_norm(grads, np.inf)",
+    ),
+    "train_step returns the old state": (
+        "5.3",
+        "train.py",
+        "return loss, h_last, grad_norm",
+        "return loss, h, grad_norm",
+    ),
+    # 7.x: the GRU forward pass
+    "gate order z r n": (
+        "7.1",
+        "gru.py",
+        "    r = sigmoid(a_xr + a_hr)\n    z = sigmoid(a_xz + a_hz)\n",
+        "    z = sigmoid(a_xr + a_hr)\n    r = sigmoid(a_xz + a_hz)\n",
+    ),
+    "z and 1 - z swapped": (
+        "7.1",
+        "gru.py",
+        "    h = (1 - z) * n + z * h_prev\n",
+        "    h = z * n + (1 - z) * h_prev\n",
+    ),
+    "Cho's reset": (
+        "7.1",
+        "gru.py",
+        "    n = np.tanh(a_xn + r * a_hn)\n    h = (1 - z) * n + z * h_prev\n",
+        "    n = np.tanh(a_xn + (r * h_prev) @ Wh[:, 2 * H :] + bh[2 * H :])\n"
+        "    h = (1 - z) * n + z * h_prev\n",
+    ),
+    "reset gate forgotten": (
+        "7.1",
+        "gru.py",
+        "    n = np.tanh(a_xn + r * a_hn)\n    h = (1 - z) * n + z * h_prev\n",
+        "    n = np.tanh(a_xn + a_hn)\n    h = (1 - z) * n + z * h_prev\n",
+    ),
+    "forward r cached as z": (
+        "7.2",
+        "gru.py",
+        "Hs[:, t], Rs[:, t], Zs[:, t], Ns[:, t], A_hn[:, t] = h, r, z, n, a_hn",
+        "Hs[:, t], Rs[:, t], Zs[:, t], Ns[:, t], A_hn[:, t] = h, r, r, n, a_hn",
+    ),
+    "GRU forward from h0 every step": (
+        "7.2",
+        "gru.py",
+        "a_hr, a_hz, a_hn = np.split(h @ Wh + bh, 3, axis=1)",
+        "a_hr, a_hz, a_hn = np.split(h0 @ Wh + bh, 3, axis=1)",
+    ),
+    "GRU forward float64 leak": (
+        "7.2",
+        "gru.py",
+        "Hs = np.empty((B, T, H), dtype=np.result_type(A_x, h0, Wh))",
+        "Hs = np.empty((B, T, H))",
+    ),
+    "GRU forward without bh": (
+        "7.2",
+        "gru.py",
+        "a_hr, a_hz, a_hn = np.split(h @ Wh + bh, 3, axis=1)",
+        "a_hr, a_hz, a_hn = np.split(h @ Wh, 3, axis=1)",
+    ),
+    # 8.x: the GRU backward pass
+    "dg_n forgets 1 - z": (
+        "8.1",
+        "gru.py",
+        "    dg_n = dh * (1 - z) * (1 - n**2)\n    dg_z = dh * (h_prev - n)",
+        "    dg_n = dh * (1 - n**2)\n    dg_z = dh * (h_prev - n)",
+    ),
+    "dg_z sign": (
+        "8.1",
+        "gru.py",
+        "    dg_z = dh * (h_prev - n) * z * (1 - z)\n",
+        "    dg_z = dh * (n - h_prev) * z * (1 - z)\n",
+    ),
+    "da_h without r": (
+        "8.1",
+        "gru.py",
+        "    da_h = np.concatenate([dg_r, dg_z, r * dg_n], axis=1)\n    dx",
+        "    da_h = np.concatenate([dg_r, dg_z, dg_n], axis=1)\n    dx",
+    ),
+    "dh_prev without the direct path": (
+        "8.1",
+        "gru.py",
+        "dh_prev = da_h @ Wh.T + dh * z",
+        "dh_prev = da_h @ Wh.T",
+    ),
+    "dg_r forgets a_hn": (
+        "8.1",
+        "gru.py",
+        "    dg_r = dg_n * a_hn * r * (1 - r)\n    da_x",
+        "    dg_r = dg_n * r * (1 - r)\n    da_x",
+    ),
+    "GRU BPTT without dh_next": ("8.2", "gru.py", "dh = dHs[:, t] + dh_next", "dh = dHs[:, t]"),
+    "GRU off-by-one Hprev": (
+        "8.2",
+        "gru.py",
+        "Hprev = np.concatenate([h0[:, None], Hs[:, :-1]], axis=1)\n    dA_x",
+        "Hprev = Hs\n    dA_x",
+    ),
+    "GRU dh0 dropped": (
+        "8.2",
+        "gru.py",
+        "    dh0 = dh_next\n    X2d, Hprev2d",
+        "    dh0 = 0 * dh_next\n    X2d, Hprev2d",
+    ),
+    "GRU BPTT dWh from da_x": ("8.2", "gru.py", "dWh = Hprev2d.T @ dA_h2d", "dWh = Hprev2d.T @ dA_x2d"),
+    "GRU BPTT direct path forgotten": (
+        "8.2",
+        "gru.py",
+        "dh_next = da_h @ Wh_T + dh * z",
+        "dh_next = da_h @ Wh_T",
+    ),
+}
+
+RUN_LESSON = """
+import sys
+from rnnlib.lesson_checks import EXERCISES, check_exercise
+for number in EXERCISES:
+    if number.split(".")[0] == sys.argv[1]:
+        try:
+            check_exercise(number)
+        except Exception as error:
+            print(f"FIRST FAILURE {type(error).__name__}: {error}")
+            break
+"""
+
+
+def _mutated_copy(tmp_path, module, old, new):
+    package = tmp_path / "rnnlib"
+    shutil.copytree(REFERENCE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    path = package / module
+    text = path.read_text()
+    assert text.count(old) == 1, f"the mutant's text occurs {text.count(old)} times in {module}: {old!r}"
+    path.write_text(text.replace(old, new))
+    return package
+
+
+def _first_failure(package, lesson):
+    env = {**os.environ, "RNNLIB": str(package)}
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_LESSON, lesson], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"^FIRST FAILURE (.*)$", done.stdout, re.M)
+    return found[1] if found else None
+
+
+@pytest.mark.parametrize("exercise, module, old, new", MUTANTS.values(), ids=MUTANTS.keys())
+def test_the_checks_catch_the_mutant_and_blame_its_exercise(tmp_path, exercise, module, old, new):
+    package = _mutated_copy(tmp_path, module, old, new)
+    failure = _first_failure(package, exercise.split(".")[0])
+    assert failure is not None, f"no check of lesson {exercise.split('.')[0]} caught this bug"
+    blamed = re.search(r"Exercise (\d+\.\d+)", failure)
+    assert blamed and blamed[1] == exercise, f"blamed on the wrong exercise: {failure}"
+
+
+def test_the_unmutated_copy_passes(tmp_path):
+    package = _mutated_copy(tmp_path, "rnn.py", "def rnn_step_forward(", "def rnn_step_forward(")
+    assert _first_failure(package, "3") is None
+
+
+def test_every_exercise_has_mutants_and_the_readme_counts_them():
+    from rnnlib.lesson_checks import EXERCISES
+
+    covered = {exercise for exercise, *_ in MUTANTS.values()}
+    assert set(EXERCISES) <= covered, f"exercises without a mutant: {sorted(set(EXERCISES) - covered)}"
+    assert len(MUTANTS) >= 50
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert f"{len(MUTANTS)} planted bugs" in readme, "the README must state how many bugs the checks catch"
