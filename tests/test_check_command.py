@@ -1,6 +1,7 @@
-"""`make check` (tools/check.py) reports each exercise of a lesson, on the stubs and on the reference."""
+"""`make check` (tools/check.py): each exercise reported with its whole message, problem sets beside."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -9,30 +10,66 @@ from rnnlib import PROJECT_ROOT
 
 def _check(lesson, choice):
     env = {k: v for k, v in os.environ.items() if k != "RNNLIB"}
-    env["RNNLIB"] = choice
+    env["RNNLIB"] = str(choice)
     return subprocess.run(
         [sys.executable, "tools/check.py", lesson], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
     )
 
 
+def _copy_with(tmp_path, module, old, new):
+    """A copy of the reference package with one change, used as a student's rnnlib/."""
+    package = tmp_path / "rnnlib"
+    shutil.copytree(
+        PROJECT_ROOT / "solutions" / "rnnlib", package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    path = package / module
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    return package
+
+
 def test_on_the_stubs_every_exercise_is_reported_not_done():
     done = _check("02", "student")
     assert done.returncode == 1
-    assert "✗ 02_softmax_and_loss" in done.stdout
+    assert "  ✗ Exercise 2.1: softmax\n" in done.stdout
     assert (
         "ExerciseNotDone: Exercise 2.1 is not done yet: implement softmax in rnnlib/losses.py" in done.stdout
     )
-    assert "\n0 of " in done.stdout
+    assert "\n0 of 4 exercises pass." in done.stdout
 
 
-def test_on_the_reference_every_exercise_passes():
-    done = _check("02", "reference")
+def test_on_the_reference_every_exercise_passes_and_an_unanswered_problem_set_does_not_block():
+    done = _check("01", "reference")
     assert done.returncode == 0, done.stdout
-    assert "✓ 02_softmax_and_loss              Exercise 2.1: softmax" in done.stdout
-    assert "✗" not in done.stdout
+    assert "  ✓ Exercise 1.4: make_streams and windows\n" in done.stdout
+    assert "\n4 of 4 exercises pass." in done.stdout
+    assert "Problem set 01_text_and_loss_problems" in done.stdout  # the student copy: not answered yet
+    assert "  ✗ " in done.stdout.split("Problem set")[1]
 
 
-def test_an_unknown_lesson_is_named():
+def test_a_print_in_your_code_is_not_a_failure(tmp_path):
+    package = _copy_with(
+        tmp_path, "losses.py", "    E = np.exp(", '    print("debugging softmax")\n    E = np.exp('
+    )
+    done = _check("02", package)
+    assert done.returncode == 0, done.stdout
+    assert "  ✓ Exercise 2.1: softmax\n" in done.stdout
+
+
+def test_a_wrong_answer_is_reported_whole(tmp_path):
+    package = _copy_with(tmp_path, "losses.py", "return (P - Y) / N", "return P - Y")
+    done = _check("02", package)
+    assert done.returncode == 1
+    assert (
+        "      CheckFailed: Exercise 2.3: cross_entropy_backward: cross_entropy_backward(Z, [1, 0]): "
+        "4 of 4 values differ; at index (0, 0) expected 0.125, got 0.25\n" in done.stdout
+    )
+    assert "\n3 of 4 exercises pass." in done.stdout
+
+
+def test_a_lesson_without_exercises_and_an_unknown_lesson():
+    done = _check("06", "reference")
+    assert done.returncode == 0 and "(this lesson has no exercise)" in done.stdout
     done = _check("42", "student")
     assert done.returncode != 0
     assert "No lesson matches '42'" in done.stderr
