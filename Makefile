@@ -15,8 +15,10 @@ export RNNLIB
 # Containers often run as root, which JupyterLab refuses unless told.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The server's root is the course, so the file browser shows rnnlib/ and exercises/ beside the lessons
+# (given only a file, JupyterLab would serve the file's folder); lesson 00 still opens first.
 lab: $(VENV)/.installed
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/00_welcome.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir='$(CURDIR)' notebooks/00_welcome.ipynb
 
 test: $(VENV)/.installed $(VENV)/.torch
 	$(VENV)/bin/ruff check .

@@ -15,10 +15,11 @@ the previous window.
 """
 
 import math
+import sys
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .data import make_streams, windows
 from .losses import perplexity, softmax
@@ -112,8 +113,8 @@ def train(
     sample of ``sample_length`` characters starting from ``prompt`` is printed (default: a newline if
     the vocabulary has one, else the first training character). ``rng`` draws the samples.
     plot: draw the live training curve (in a notebook), with ``baselines``, a dict name -> perplexity,
-    as dashed lines. When an epoch of the training streams is used up, reading starts again at their
-    beginning from a zero state.
+    as dashed lines; the progress bar and the samples are printed below it, on stdout. When an epoch
+    of the training streams is used up, reading starts again at their beginning from a zero state.
 
     Returns a dict of arrays: loss and grad_norm (one per step), val_step, val_loss and
     val_perplexity (one per evaluation), and seconds, the wall time of the whole run.
@@ -142,10 +143,15 @@ def train(
     start = time.perf_counter()
     try:
         val_ppl = validate(0)
-        bar = tqdm(range(1, steps + 1), desc="training", unit="step")
         if plot:
             curve = TrainingCurve(baselines)
             curve.update(losses, val_steps, val_ppls)
+        # A text bar, not tqdm.auto's widget: a saved notebook keeps text, so it reopens showing the
+        # finished bar, where a widget shows a stale 0% or "model not found". It goes to stdout (stderr
+        # is red in JupyterLab), after the figure: text printed before the figure would stay above it
+        # as a stale 0% line. JupyterLab draws each "\r" update over the last; one per second keeps the
+        # saved output small.
+        bar = tqdm(range(1, steps + 1), desc="training", unit="step", file=sys.stdout, mininterval=1)
         batches, h = windows(streams, seq_len), _zero_state(params, batch_size)
         for step in bar:
             window = next(batches, None)
@@ -164,7 +170,9 @@ def train(
             bar.set_postfix(loss=f"{loss:.3f}", val_ppl=f"{val_ppl:.2f}", refresh=False)
             if sample_every and step % sample_every == 0:
                 text = sample(model, params, vocab, prompt, sample_length, rng).lstrip("\n")
-                tqdm.write(f"--- step {step}, validation perplexity {val_ppl:.2f} ---\n{text}\n")
+                tqdm.write(
+                    f"--- step {step}, validation perplexity {val_ppl:.2f} ---\n{text}\n", file=sys.stdout
+                )
     finally:
         if bar is not None:
             bar.close()  # also when stopped early: the bar then shows where
