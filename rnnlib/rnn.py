@@ -7,8 +7,9 @@ One step for a batch of B rows, then the output layer on every step::
     h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h)      x_t (B, m), h_t (B, H)
     z_t = h_t W_hy + b_y                           z_t (B, V), y_hat_t = softmax(z_t)
 
-Arrays are batch-first: a sequence input X is (B, T, m), the hidden states Hs are (B, T, H) with
-Hs[:, t] the state after step t, and the logits Z are (B, T, V). Everything that does not depend on
+Arrays are batch-first: a sequence input X is (B, T, m), the hidden states Hs are (B, T, H) and the
+logits Z are (B, T, V). Steps count t = 1..T as in the formulas and arrays from 0: X[:, t-1] is X_t,
+Hs[:, t-1] is H_t, the state after step t, and h0 is H_0. Everything that does not depend on
 the previous state (the input projection, the output layer, every weight gradient) is one matrix
 product over all B*T rows; only the recurrence itself runs step by step.
 
@@ -42,8 +43,8 @@ def rnn_forward(X, h0, Wxh, Whh, bh):
     """Exercise 3.2: run the RNN over a batch of sequences.
 
     X (B, T, m) inputs, h0 (B, H) initial states, Wxh (m, H), Whh (H, H), bh (H,).
-    Returns Hs (B, T, H), where Hs[:, t] is the state after step t (Hs[:, -1] starts the next window),
-    and cache = (X, h0, Wxh, Whh, Hs).
+    Returns Hs (B, T, H), where Hs[:, t-1] is H_t, the state after step t (Hs[:, -1] is H_T and starts
+    the next window), and cache = (X, h0, Wxh, Whh, Hs).
 
     The input part of every step, A_x = X Wxh + bh (B, T, H), does not depend on the state, so it is
     one matrix product over all B*T rows before the loop; the loop does only the recurrent product and
@@ -92,11 +93,13 @@ def rnn_step_backward(dh, cache):
 def rnn_backward(dHs, cache):
     """Exercise 4.2: backpropagation through time over the whole sequence.
 
-    dHs (B, T, H) is dL/dh_t from above (the output layer) at every step; cache = (X, h0, Wxh, Whh, Hs)
-    from rnn_forward. Returns dX (B, T, m), dh0 (B, H), dWxh (m, H), dWhh (H, H), dbh (H,).
+    dHs (B, T, H): dHs[:, t-1] is dH^out_t, the part of dL/dh_t that the output layer sends (the part from
+    later steps is added in the loop); cache = (X, h0, Wxh, Whh, Hs) from rnn_forward. Returns dX (B, T, m),
+    dh0 (B, H), dWxh (m, H), dWhh (H, H), dbh (H,).
 
-    The loop runs backwards in time and only carries the gradient: delta_t = (dHs[:, t] + dh_next) *
-    (1 - h_t**2), dh_next = delta_t Whh^T. It stores every delta_t in Delta (B, T, H); after the loop,
+    The loop runs backwards in time and only carries the gradient: delta_t = (dH^out_t + dh_next) *
+    (1 - h_t**2), dh_next = delta_t Whh^T (in the code the loop index t counts from 0, so dHs[:, t] is
+    dH^out_{t+1}). It stores every delta_t in Delta (B, T, H); after the loop,
     each weight gradient (a sum over the steps and the batch) is one matrix product over all B*T rows.
     """
     X, h0, Wxh, Whh, Hs = cache
@@ -130,11 +133,13 @@ def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
     """Parameters of a character-level RNN language model: dict(Wxh, Whh, bh, Why, by).
 
     Wxh (V, H), Whh (H, H), bh (H,), Why (H, V), by (V,), all of ``dtype``. Each weight matrix is
-    drawn from N(0, 1/fan_in), fan_in being its number of rows: a pre-activation sums fan_in terms,
-    so it stays of order one and the tanh starts in its responsive range, and the eigenvalues of Whh
-    fill about the unit disk, so at the start the state neither blows up nor dies out along the
-    sequence. The logits then have a spread of about 0.3, so the first predictions are close to
-    uniform and the initial loss is close to ln V. Biases start at zero. The draws are made in float64
+    drawn from N(0, 1/fan_in), fan_in being its number of rows. Then x W has the variance
+    ||x||^2 / fan_in: 1/V for a one-hot x (x_t Wxh is one row of Wxh, spread 1/sqrt(V)), and the mean
+    square of h for h Whh. The pre-activations start small (spread about 0.3 on Shakespeare, lesson
+    03), where tanh is nearly linear, and the eigenvalues of Whh fill about the unit disk, so at the
+    start the state neither blows up nor dies out along the sequence. The states, and with them the
+    logits, have a spread of about 0.27, so the first predictions are close to uniform and the initial
+    loss is close to ln V. Biases start at zero. The draws are made in float64
     and rounded to ``dtype``, so a seed gives the same model in float32 and float64.
     """
     V = validate.positive_int("vocab_size", vocab_size)

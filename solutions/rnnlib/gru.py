@@ -18,12 +18,12 @@ GATE ORDER. The three gates' weights are fused along the columns in the order [r
 so a_x = x_t Wx + bx and a_h = h_{t-1} Wh + bh are (B, 3H), and columns [0:H], [H:2H], [2H:3H] of
 each belong to r, z and n.
 
-Arrays are batch-first, as in rnnlib.rnn: X (B, T, m), Hs (B, T, H) with Hs[:, t] the state after
-step t. The input projection and every weight gradient are one matrix product over all B*T rows; only
-the recurrence runs step by step. Each forward function returns a cache with the layout given in its
-docstring. The output layer is rnnlib.rnn's, and the language-model glue at the end (init_params,
-lm_forward, lm_backward, lm_step) has the same names as rnnlib.rnn's, so rnnlib.train takes either
-module. (In lessons 03-05 z_t named the logits; here z_t is the update gate, as in PyTorch.)
+Arrays are batch-first, as in rnnlib.rnn: X (B, T, m), Hs (B, T, H), steps t = 1..T, with X[:, t-1] the input
+X_t and Hs[:, t-1] the state H_t after step t (h0 is H_0). The input projection and every weight gradient are
+one matrix product over all B*T rows; only the recurrence runs step by step. Each forward function returns a
+cache with the layout given in its docstring. The output layer is rnnlib.rnn's, and the language-model glue at
+the end (init_params, lm_forward, lm_backward, lm_step) has the same names as rnnlib.rnn's, so rnnlib.train
+takes either module. (In lessons 03-05 z_t named the logits; here z_t is the update gate, as in PyTorch.)
 """
 
 import numpy as np
@@ -72,7 +72,7 @@ def gru_forward(X, h0, Wx, Wh, bx, bh):
     """Exercise 7.2: run the GRU over a batch of sequences.
 
     X (B, T, m) inputs, h0 (B, H) initial states, Wx (m, 3H), Wh (H, 3H), bx (3H,), bh (3H,).
-    Returns Hs (B, T, H), where Hs[:, t] is the state after step t (Hs[:, -1] starts the next window),
+    Returns Hs (B, T, H), where Hs[:, t-1] is H_t, the state after step t (Hs[:, -1] starts the next window),
     and cache = (X, h0, Wx, Wh, Hs, Rs, Zs, Ns, A_hn): the gates r, z, n of every step and a_hn of
     every step, each (B, T, H).
 
@@ -134,12 +134,12 @@ def gru_step_backward(dh, cache):
 def gru_backward(dHs, cache):
     """Exercise 8.2: backpropagation through time over the whole sequence.
 
-    dHs (B, T, H) is dL/dh_t from above (the output layer) at every step; cache = (X, h0, Wx, Wh, Hs,
-    Rs, Zs, Ns, A_hn) from gru_forward. Returns dX (B, T, m), dh0 (B, H), dWx (m, 3H), dWh (H, 3H),
+    dHs (B, T, H): dHs[:, t-1] is dH^out_t, the part of dL/dh_t the output layer sends; cache = (X, h0, Wx,
+    Wh, Hs, Rs, Zs, Ns, A_hn) from gru_forward. Returns dX (B, T, m), dh0 (B, H), dWx (m, 3H), dWh (H, 3H),
     dbx (3H,), dbh (3H,).
 
-    The loop runs backwards in time and only carries the state gradient: at step t it adds dHs[:, t]
-    to the gradient arriving from step t+1, works back to da_x and da_h as in gru_step_backward,
+    The loop runs backwards in time and only carries the state gradient: at step t it adds dH^out_t
+    (dHs[:, t-1]) to the gradient arriving from step t+1, works back to da_x and da_h as in gru_step_backward,
     stores them in dA_x and dA_h (B, T, 3H), and passes dh_prev back. After the loop each weight
     gradient (a sum over the steps and the batch) is one matrix product over all B*T rows.
     """
@@ -183,10 +183,11 @@ def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
     """Parameters of a character-level GRU language model: dict(Wx, Wh, bx, bh, Why, by).
 
     Wx (V, 3H), Wh (H, 3H), bx (3H,), bh (3H,), Why (H, V), by (V,), all of ``dtype``, gate order
-    [r | z | n]. As in rnnlib.rnn.init_params, each weight matrix is drawn from N(0, 1/fan_in) with
-    fan_in its number of rows, so every pre-activation starts of order one, and biases start at zero,
-    so both gates start half open (sigmoid(0) = 0.5). The draws are made in float64 and rounded to
-    ``dtype``, so a seed gives the same model in float32 and float64.
+    [r | z | n]. As in rnnlib.rnn.init_params, each weight matrix is drawn from N(0, 1/fan_in) with fan_in its
+    number of rows, so x W has the variance ||x||^2 / fan_in (1/V for a one-hot x), and biases start at zero.
+    The gate pre-activations start small (spread about 0.15 on Shakespeare, problem set 7), so both gates
+    start near half open, sigmoid(0) = 0.5, and n_t depends on the input. The draws are made in float64 and
+    rounded to ``dtype``, so a seed gives the same model in float32 and float64.
     """
     V = validate.positive_int("vocab_size", vocab_size)
     H = validate.positive_int("hidden_size", hidden_size)
