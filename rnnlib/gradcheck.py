@@ -17,7 +17,7 @@ def numerical_gradient(f, x, h=1e-6):
     x: float64 array of any shape; each element in turn is set to x[i] + h and x[i] - h, then restored,
        so x holds its original values again on return.
     h: the step. Central differences are off by O(h^2) and rounding adds about eps * |f| / h, so
-       h = 1e-6 in float64 gives gradients good to ~1e-10.
+       h = 1e-6 in float64 gives gradients good to ~1e-9 absolute for f of order one.
     Returns grad, the shape of x: grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2h).
     """
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
@@ -38,11 +38,12 @@ def relative_error(a, b):
 
     The worst absolute difference over all elements, divided by the largest magnitude present. Dividing
     each element by its own magnitude instead (|a_i - b_i| / (|a_i| + |b_i|)) blows up wherever the
-    true gradient is zero or tiny: central differences only resolve a gradient to ~1e-10 absolute, so
-    an entry of 1e-11 would look 100% wrong. Scaling by the largest entry keeps the measure meaningful
+    true gradient is zero or tiny: central differences only resolve a gradient to ~1e-9 absolute, so
+    an entry of 1e-10 would look 100% wrong. Scaling by the largest entry keeps the measure meaningful
     for such entries, and any real bug still shows up: a wrong entry differs by about the size of the
     gradients around it. The floor `tiny` makes two all-zero arrays agree (error 0) instead of 0 / 0.
-    For a correct backward pass in float64, expect < 1e-7 (usually ~1e-10).
+    For a correct backward pass in float64, expect < 1e-7: about 1e-9, between a few times 1e-10 and a
+    few times 1e-9 in the lessons' checks.
 
     a, b: arrays of the same shape.
     Returns a float.

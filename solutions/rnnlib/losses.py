@@ -35,8 +35,9 @@ def cross_entropy(Z, y):
     Returns the float L = -(1/N) sum_n log softmax(Z)[n, y[n]].
 
     Compute the log-probabilities with log-sum-exp, log softmax(z)_j = (z_j - m) - log sum_k exp(z_k - m)
-    with m the row max, rather than log(softmax(Z)): a probability below ~1e-308 rounds to 0 and its
-    log to -inf, while log-sum-exp stays finite for any finite logits.
+    with m the row max, rather than log(softmax(Z)): a probability below ~5e-324 (the smallest float64,
+    a subnormal; a logit more than ~745 below the row max) rounds to 0 and its log to -inf, while
+    log-sum-exp stays finite for any finite logits.
     """
     Z, y = _logits_and_targets(Z, y)
     ### BEGIN SOLUTION
