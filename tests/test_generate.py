@@ -204,9 +204,12 @@ def problem_set():
         metadata={"nbval": "keep", "execution": {"iopub.execute_input": "2026-01-01T00:00:00Z"}},
     )
     text = nbformat.v4.new_markdown_cell("Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION\n\nNext.")
+    heading = nbformat.v4.new_markdown_cell("## Problem 2: the next one")
     tagged_code = nbformat.v4.new_code_cell("answer = 42", metadata={"tags": ["solution"]}, execution_count=4)
     tagged_text = nbformat.v4.new_markdown_cell("$x = 1$", metadata={"tags": ["solution", "keep"]})
-    notebook = nbformat.v4.new_notebook(cells=[code, text, tagged_code, tagged_text], metadata={"a": 1})
+    notebook = nbformat.v4.new_notebook(
+        cells=[code, text, heading, tagged_code, tagged_text], metadata={"a": 1}
+    )
     return nbformat.writes(notebook)
 
 
@@ -214,9 +217,11 @@ def test_a_problem_set_gets_placeholders_and_no_outputs(tmp_path):
     source = problem_set()
     root = make_tree(tmp_path, problem_sets={"01_p.ipynb": source})
     notebook = nbformat.reads(generated(root, "exercises/01_p.ipynb"), as_version=4)
-    code, text, tagged_code, tagged_text = notebook.cells
-    stub = '# YOUR CODE HERE\nraise NotImplementedError("Problem set 01_p: write your answer here")'
-    assert code.source == "import numpy as np\n\ndef f(x):\n    y = 2 * x\n" + textwrap.indent(stub, "    ")
+    code, text, _, tagged_code, tagged_text = notebook.cells
+    message = "Problem 2 of 01_p is not done yet: write your answer where it says YOUR CODE HERE"
+    stub = f'# YOUR CODE HERE\nraise NotImplementedError("{message}")'
+    first = stub.replace("Problem 2 of", "An answer of")  # before the first problem heading
+    assert code.source == "import numpy as np\n\ndef f(x):\n    y = 2 * x\n" + textwrap.indent(first, "    ")
     assert text.source == "Why?\n\n_Your answer here._\n\nNext."
     assert tagged_code.source == stub and tagged_code.metadata.tags == ["solution"]
     assert tagged_text.source == "_Your answer here._" and tagged_text.metadata.tags == ["solution", "keep"]

@@ -39,7 +39,11 @@ HEADER = (
     "# Write your answers where it raises NotImplementedError; instructors edit solutions/ instead.\n"
 )
 EXERCISE = re.compile(r"Exercise (?P<lesson>\d+)\.(?P<part>\d+)\b")
-CODE_ANSWER = '# YOUR CODE HERE\nraise NotImplementedError("Problem set {stem}: write your answer here")'
+CODE_ANSWER = (
+    "# YOUR CODE HERE\n"
+    'raise NotImplementedError("{problem} is not done yet: write your answer where it says YOUR CODE HERE")'
+)
+PROBLEM_HEADING = re.compile(r"^#+ *Problem (\d+)\b", re.M)
 TEXT_ANSWER = "_Your answer here._"
 SOLUTION_TAG = "solution"
 IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints"}
@@ -203,15 +207,20 @@ def stub_notebook(root, source):
     """The student copy (str) of the solved problem set at ``source`` (absolute path)."""
     path = source.relative_to(root).as_posix()
     notebook = nbformat.reads(source.read_bytes().decode("utf-8"), as_version=4)
+    problem = f"An answer of {source.stem}"  # until the first "## Problem N" heading
     for number, cell in enumerate(notebook.cells, start=1):
-        stub_cell(cell, source.stem, f"{path}, cell {number}")
+        heading = PROBLEM_HEADING.search(cell.source) if cell.cell_type == "markdown" else None
+        if heading:
+            problem = f"Problem {heading[1]} of {source.stem}"
+        stub_cell(cell, problem, f"{path}, cell {number}")
     return nbformat.writes(notebook) + "\n"
 
 
-def stub_cell(cell, stem, name):
-    """Replace the answers in one cell, in place; ``name`` says where the cell is, for errors."""
+def stub_cell(cell, problem, name):
+    """Replace the answers in one cell, in place; ``problem`` names the problem they answer ("Problem 3
+    of 01_x"), for the message of the stub; ``name`` says where the cell is, for errors."""
     code = cell.cell_type == "code"
-    answer = CODE_ANSWER.format(stem=stem) if code else TEXT_ANSWER
+    answer = CODE_ANSWER.format(problem=problem) if code else TEXT_ANSWER
     lines = split_lines(cell.source)
     regions = find_regions(lines, lambda i: f"{name}, line {i + 1}")
     if SOLUTION_TAG in cell.metadata.get("tags", []):
