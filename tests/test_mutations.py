@@ -380,6 +380,80 @@ MUTANTS = {
         "dh_next = da_h @ Wh_T + dh * z",
         "dh_next = da_h @ Wh_T",
     ),
+    # 9.x: optimizers
+    "momentum velocity not stored": (
+        "9.1",
+        "optim.py",
+        "v[...] = beta * v + grads[name]",
+        "v = beta * v + grads[name]",
+    ),
+    "momentum steps along the gradient": ("9.1", "optim.py", "P -= lr * v", "P -= lr * grads[name]"),
+    "momentum with dampening": (
+        "9.1",
+        "optim.py",
+        "v[...] = beta * v + grads[name]",
+        "v[...] = beta * v + (1 - beta) * grads[name]",
+    ),
+    "momentum makes new arrays": (
+        "9.1",
+        "optim.py",
+        "        P -= lr * v\n",
+        "        params[name] = P - lr * v\n",
+    ),
+    "momentum beta on the gradient": (
+        "9.1",
+        "optim.py",
+        "v[...] = beta * v + grads[name]",
+        "v[...] = v + beta * grads[name]",
+    ),
+    "adam without bias correction": (
+        "9.2",
+        "optim.py",
+        "P -= lr * m_hat / (np.sqrt(v_hat) + eps)",
+        "P -= lr * m / (np.sqrt(v) + eps)",
+    ),
+    "adam counts the step after the update": (
+        "9.2",
+        "optim.py",
+        '    state["step"] += 1\n    t = state["step"]\n',
+        '    t = state["step"]\n    state["step"] = t + 1\n',
+    ),
+    "adam eps inside the square root": (
+        "9.2",
+        "optim.py",
+        "P -= lr * m_hat / (np.sqrt(v_hat) + eps)",
+        "P -= lr * m_hat / np.sqrt(v_hat + eps)",
+    ),
+    "adam beta1 and 1 - beta1 swapped": (
+        "9.2",
+        "optim.py",
+        "m[...] = beta1 * m + (1 - beta1) * g",
+        "m[...] = (1 - beta1) * m + beta1 * g",
+    ),
+    "adam moments not stored": (
+        "9.2",
+        "optim.py",
+        "m[...] = beta1 * m + (1 - beta1) * g\n        v[...] = beta2 * v + (1 - beta2) * g * g",
+        "m = beta1 * m + (1 - beta1) * g\n        v = beta2 * v + (1 - beta2) * g * g",
+    ),
+    "adam makes new arrays": (
+        "9.2",
+        "optim.py",
+        "        P -= lr * m_hat / (np.sqrt(v_hat) + eps)",
+        "        params[name] = P - lr * m_hat / (np.sqrt(v_hat) + eps)",
+    ),
+    "adam second moment of g, not g squared": (
+        "9.2",
+        "optim.py",
+        "v[...] = beta2 * v + (1 - beta2) * g * g",
+        "v[...] = beta2 * v + (1 - beta2) * np.abs(g)",
+    ),
+    "adam bias correction of m only": (
+        "9.2",
+        "optim.py",
+        "        v_hat = v / (1 - beta2**t)\n",
+        "        v_hat = v\n",
+    ),
 }
 
 RUN_LESSON = """
