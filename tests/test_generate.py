@@ -275,13 +275,20 @@ def test_a_students_edits_survive_the_generator_and_the_sync_check(tmp_path, cap
     (root / "rnnlib" / "__pycache__" / "util.cpython-311.pyc").write_bytes(b"")
 
     assert run(root, "--check", capsys=capsys)[0] == 0  # the instructors' sync check ignores student edits
-    (root / "solutions" / "rnnlib" / "util.py").write_text("a = 2\n")  # and solutions/ moves on
+    (root / "solutions" / "rnnlib" / "util.py").write_text("a = 2\n")  # solutions/ moves on elsewhere
+    code, out = run(root, capsys=capsys)
+    assert code == 0 and out == "updated: rnnlib/util.py\n"
+    assert (root / "rnnlib" / "losses.py").read_text() == mine
+
+    softmax = root / "solutions" / "rnnlib" / "losses.py"  # and then in the file the student edited
+    softmax.write_text(softmax.read_text().replace("row-wise softmax", "softmax of each row"))
+    (root / "solutions" / "rnnlib" / "util.py").write_text("a = 3\n")
     code, out = run(root, capsys=capsys)
     assert code == 1
     assert "  rnnlib/losses.py\n" in out and "--force" in out and "my_helpers" not in out
     assert (root / "rnnlib" / "losses.py").read_text() == mine
-    assert (root / "rnnlib" / "util.py").read_text().endswith("a = 1\n"), (
-        "nothing is written when one file is kept"
+    assert (root / "rnnlib" / "util.py").read_text().endswith("a = 2\n"), (
+        "nothing is written when one is kept"
     )
 
     code, out = run(root, "--force", capsys=capsys)
@@ -289,8 +296,8 @@ def test_a_students_edits_survive_the_generator_and_the_sync_check(tmp_path, cap
     [backup] = (root / "backups").iterdir()
     assert f"saved your versions under backups/{backup.name}/" in out
     assert (backup / "rnnlib" / "losses.py").read_text() == mine
-    assert STUB_21 in (root / "rnnlib" / "losses.py").read_text()
-    assert (root / "rnnlib" / "util.py").read_text().endswith("a = 2\n")
+    assert "softmax of each row" in (root / "rnnlib" / "losses.py").read_text()
+    assert (root / "rnnlib" / "util.py").read_text().endswith("a = 3\n")
     assert (root / "rnnlib" / "my_helpers.py").exists()
     assert (root / "rnnlib" / "__pycache__" / "util.cpython-311.pyc").exists()
 

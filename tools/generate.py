@@ -305,8 +305,9 @@ def plan(root, files):
     for path in sorted(ours, key=lambda path: (path not in files, path)):
         target = root / path
         current = digest(target.read_bytes()) if path in on_disk else None
-        if path in files and current == digest(files[path].encode("utf-8")):
-            continue
+        expected = digest(files[path].encode("utf-8")) if path in files else None
+        if current == expected or (current is not None and expected == manifest.get(path)):
+            continue  # right already, or solutions/ did not change it since: any edits there are kept
         if current is not None and current != manifest.get(path):
             changes.append(("edited", path))
         elif path not in files:
