@@ -29,6 +29,8 @@ import numpy as np
 from . import PROJECT_ROOT, reference
 
 _STUB = re.compile(r"^Exercise (?P<number>\d+\.\d+): implement (?P<function>[\w.]+)")
+# A problem set's placeholder.
+_PROBLEM_STUB = re.compile(r"^(Problem \d+|An answer) of \w+ is not done yet: ")
 
 
 class ExerciseNotDone(Exception):
@@ -200,6 +202,8 @@ def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
 
 def _not_done(error):
     """Turn the NotImplementedError of a stub into ExerciseNotDone naming the exercise and its file."""
+    if _PROBLEM_STUB.match(str(error)):
+        return ExerciseNotDone(str(error))
     match = _STUB.match(str(error))
     if not match:
         return None
@@ -242,9 +246,9 @@ def _preview(value, limit=80):
 
 def _short_error(shell, etype, value, tb, tb_offset=None):
     """IPython handler: check errors and stubs show as one line; other errors as usual."""
-    if issubclass(etype, NotImplementedError) and _STUB.match(str(value)):
-        value = _not_done(value.with_traceback(tb))
-        etype = ExerciseNotDone
+    not_done = _not_done(value.with_traceback(tb)) if issubclass(etype, NotImplementedError) else None
+    if not_done is not None:
+        value, etype = not_done, ExerciseNotDone
     if issubclass(etype, (ExerciseNotDone, CheckFailed)):
         stb = [f"{etype.__name__}: {value}"]
     else:

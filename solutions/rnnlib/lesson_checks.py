@@ -366,7 +366,14 @@ def _rnn_step_backward():
     names = ("dWxh", "dWhh", "dbh", "dx", "dh_prev")
     order = (2, 3, 4, 0, 1)  # the weights first: the closest to the local equations
     expected = ref.rnn_step_backward(dh, cache)
-    _expect_gradients("rnn_step_backward", names, [got[i] for i in order], [expected[i] for i in order])
+
+    def step_loss(_):  # L = sum(dh * h), whose gradient with respect to h is dh
+        return np.sum(dh * ref.rnn_step_forward(x, h_prev, Wxh, Whh, bh)[0])
+
+    numerical = {name: (step_loss, value) for name, value in (("Whh", Whh), ("h_prev", h_prev))}
+    _expect_gradients(
+        "rnn_step_backward", names, [got[i] for i in order], [expected[i] for i in order], numerical
+    )
     got32 = rnn_step_backward(*_float32(dh), tuple(_float32(*cache)))
     _expect_dtype("rnn_step_backward: dWxh for float32 inputs", got32[2], np.float32)
 
@@ -411,8 +418,14 @@ def _output_backward():
     got = call("output_backward", output_backward, dZ, cache)
     order = (1, 2, 0)
     expected = ref.output_backward(dZ, cache)
+
+    def output_loss(_):
+        return np.sum(dZ * ref.output_forward(Hs, Why, by)[0])
+
+    numerical = {name: (output_loss, value) for name, value in (("Why", Why), ("Hs", Hs))}
+    names = ("dWhy", "dby", "dHs")
     _expect_gradients(
-        "output_backward", ("dWhy", "dby", "dHs"), [got[i] for i in order], [expected[i] for i in order]
+        "output_backward", names, [got[i] for i in order], [expected[i] for i in order], numerical
     )
     _expect_dtype(
         "output_backward: dWhy for float32 inputs",
@@ -630,6 +643,12 @@ def _gru_step_backward():
     _, cache = ref.gru_step_forward(x, h_prev, Wx, Wh, bx, bh)
     got = call("gru_step_backward", gru_step_backward, dh, cache)
     _gru_gradients("gru_step_backward", got, ref.gru_step_backward(dh, cache), 5, ("dx", "dh_prev"))
+
+    def step_loss(_):
+        return np.sum(dh * ref.gru_step_forward(x, h_prev, Wx, Wh, bx, bh)[0])
+
+    for name, value, i in (("Wh", Wh, 3), ("h_prev", h_prev, 1)):  # and by central differences
+        expect_gradient(name, step_loss, value, got[i])
     got32 = gru_step_backward(*_float32(dh), tuple(_float32(*cache)))
     _expect_dtype("gru_step_backward: dWh for float32 inputs", got32[3], np.float32)
 
