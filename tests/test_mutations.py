@@ -454,6 +454,104 @@ MUTANTS = {
         "        v_hat = v / (1 - beta2**t)\n",
         "        v_hat = v\n",
     ),
+    # 12.x: automatic differentiation
+    "matmul dA = dC B, the transpose missing": ("12.1", "autodiff.py", "dC @ B.T, A.T", "dC @ B, A.T"),
+    "matmul dB = A dC, the transpose missing": ("12.1", "autodiff.py", "A.T @ dC", "A @ dC"),
+    "matmul gradients in the wrong order": (
+        "12.1",
+        "autodiff.py",
+        "return dC @ B.T, A.T @ dC",
+        "return A.T @ dC, dC @ B.T",
+    ),
+    "matmul dB transposed, dC^T A": ("12.1", "autodiff.py", "A.T @ dC", "dC.T @ A"),
+    "matmul dA in column-vector form, B dC^T": ("12.1", "autodiff.py", "dC @ B.T, A.T", "B @ dC.T, A.T"),
+    "unbroadcast without keepdims": (
+        "12.2",
+        "autodiff.py",
+        "return grad.sum(axis=stretched, keepdims=True)",
+        "return grad.sum(axis=stretched)",
+    ),
+    "unbroadcast sums only the missing axes": (
+        "12.2",
+        "autodiff.py",
+        "return grad.sum(axis=stretched, keepdims=True)",
+        "return grad",
+    ),
+    "unbroadcast sums the trailing axes": (
+        "12.2",
+        "autodiff.py",
+        "grad.sum(axis=tuple(range(leading)))",
+        "grad.sum(axis=tuple(range(grad.ndim - leading, grad.ndim)))",
+    ),
+    "unbroadcast averages": (
+        "12.2",
+        "autodiff.py",
+        "grad = grad.sum(axis=tuple(range(leading)))",
+        "grad = grad.mean(axis=tuple(range(leading)))",
+    ),
+    "unbroadcast counts the missing axes backwards": (
+        "12.2",
+        "autodiff.py",
+        "leading = grad.ndim - len(shape)",
+        "leading = len(shape) - grad.ndim",
+    ),
+    "tanh slope from the input": ("12.3", "autodiff.py", "(dy * (1 - y**2),)", "(dy * (1 - x**2),)"),
+    "tanh slope without the square": ("12.3", "autodiff.py", "(dy * (1 - y**2),)", "(dy * (1 - y),)"),
+    "tanh rule forgets dy": ("12.3", "autodiff.py", "(dy * (1 - y**2),)", "((1 - y**2),)"),
+    "tanh with the sigmoid's slope": ("12.3", "autodiff.py", "(dy * (1 - y**2),)", "(dy * y * (1 - y),)"),
+    "tanh rule returns an array, not a tuple": (
+        "12.3",
+        "autodiff.py",
+        "return (dy * (1 - y**2),)",
+        "return dy * (1 - y**2)",
+    ),
+    "sigmoid slope from the input": ("12.4", "autodiff.py", "(ds * s * (1 - s),)", "(ds * x * (1 - x),)"),
+    "sigmoid with the tanh's slope": ("12.4", "autodiff.py", "(ds * s * (1 - s),)", "(ds * (1 - s**2),)"),
+    "sigmoid applied again to its output": (
+        "12.4",
+        "autodiff.py",
+        "(ds * s * (1 - s),)",
+        "(ds * sigmoid(s) * (1 - sigmoid(s)),)",
+    ),
+    "sigmoid rule forgets ds": ("12.4", "autodiff.py", "(ds * s * (1 - s),)", "(s * (1 - s),)"),
+    "topological order reversed": (
+        "12.5",
+        "autodiff.py",
+        "    return order\n    ### END SOLUTION",
+        "    return order[::-1]\n    ### END SOLUTION",
+    ),
+    "topological order visits a Tensor twice": (
+        "12.5",
+        "autodiff.py",
+        "elif id(node) not in seen:",
+        "else:",
+    ),
+    "topological order puts a Tensor before its parents": (
+        "12.5",
+        "autodiff.py",
+        "stack.append((node, True))",
+        "order.append(node)",
+    ),
+    "topological order leaves the root out": (
+        "12.5",
+        "autodiff.py",
+        "stack = [(root, False)]",
+        "stack = [(parent, False) for parent in root.parents]",
+    ),
+    "topological order by recursion": (
+        "12.5",
+        "autodiff.py",
+        "    order, seen = [], set()\n    stack = [(root, False)]\n",
+        "    order, seen = [], set()\n\n"
+        "    def visit(node):\n"
+        "        if id(node) not in seen:\n"
+        "            seen.add(id(node))\n"
+        "            for parent in node.parents:\n"
+        "                visit(parent)\n"
+        "            order.append(node)\n\n"
+        "    visit(root)\n"
+        "    stack = []\n",
+    ),
 }
 
 RUN_LESSON = """
