@@ -808,3 +808,163 @@ def _adam_step():
             for name, array in ((f"params[{k!r}]", params[k]), (f"m[{k!r}]", state["m"][k])):
                 _expect_dtype(f"{name} after Adam steps on {np.dtype(dtype)}", array, dtype)
             _expect_dtype(f"v[{k!r}] after Adam steps on {np.dtype(dtype)}", state["v"][k], dtype)
+
+
+# Lesson 12: automatic differentiation. Each rule is called directly (a Tensor's ``rule``), so that a check
+# depends only on its own exercise; expected values are lesson 04's formulas computed here, and central
+# differences.
+
+
+def _expect_rule(function, node, d, expected, numerical):
+    """Call ``node.rule(d)`` and compare its gradients with ``expected`` {name: array}, and, for the names
+    in ``numerical`` {name: (f, x)}, with central differences of f at x."""
+    grads = call(f"the rule of {function}", node.rule, d)
+    expect_true(
+        f"{function}: its rule",
+        isinstance(grads, tuple),
+        f"must return a tuple of gradients, one per parent, got {type(grads).__name__}",
+    )
+    expect_equal(f"{function}: the number of gradients its rule returns", len(grads), len(expected))
+    for (name, value), grad in zip(expected.items(), grads, strict=True):
+        expect_close(f"{function}: {name}", grad, value)
+        if name in numerical:
+            expect_gradient(name.split(" ")[0][1:], *numerical[name], grad)
+    return grads
+
+
+@exercise("12.1", "Tensor.matmul")
+def _matmul():
+    from .autodiff import Tensor
+
+    rng = _rng("12.1")
+    for n, k, m in ((3, 3, 3), (4, 3, 2)):  # square first: a missing transpose gives wrong values there
+        A, B, dC = rng.normal(size=(n, k)), rng.normal(size=(k, m)), rng.normal(size=(n, m))
+        C = call("Tensor.matmul", Tensor(A).matmul, Tensor(B))
+        expect_close(f"Tensor.matmul: (A @ B).data for A {A.shape}, B {B.shape}", C.data, A @ B)
+
+        def loss(_, A=A, B=B, dC=dC):  # L = sum(dC * (A B)), whose gradient with respect to C is dC
+            return float(np.sum(dC * (A @ B)))
+
+        dA, dB = f"dA = dC B^T for A {A.shape}, B {B.shape}", f"dB = A^T dC for A {A.shape}, B {B.shape}"
+        _expect_rule("Tensor.matmul", C, dC, {dA: dC @ B.T, dB: A.T @ dC}, {dA: (loss, A), dB: (loss, B)})
+    # By hand: A = [1 2], B = [[1 0 2], [0 1 3]], dC = [1 1 1]: dA = [1+0+2, 0+1+3], dB = [[1 1 1], [2 2 2]].
+    C = Tensor(np.array([[1.0, 2.0]])).matmul(Tensor(np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 3.0]])))
+    dA, dB = C.rule(np.ones((1, 3)))
+    expect_close("Tensor.matmul on the worked example: dA", dA, np.array([[3.0, 4.0]]))
+    expect_close("Tensor.matmul on the worked example: dB", dB, np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]))
+    A32, B32 = _float32(A, B)
+    dA32, _ = Tensor(A32).matmul(Tensor(B32)).rule(np.ones((4, 2), dtype=np.float32))
+    _expect_dtype("Tensor.matmul: dA for float32 operands", dA32, np.float32)
+
+
+@exercise("12.2", "unbroadcast")
+def _unbroadcast():
+    from .autodiff import unbroadcast
+
+    rng = _rng("12.2")
+    G, G3 = rng.normal(size=(4, 3)), rng.normal(size=(2, 4, 3))
+    cases = (  # (what was broadcast, grad, the operand's shape, the expected gradient, computed here)
+        ("b (3,) added to Z (4, 3)", G, (3,), G.sum(axis=0)),
+        ("b (1, 3) added to Z (4, 3)", G, (1, 3), G.sum(axis=0, keepdims=True)),
+        ("c (4, 1) added to Z (4, 3)", G, (4, 1), G.sum(axis=1, keepdims=True)),
+        ("an operand of shape (4, 3), not broadcast", G, (4, 3), G),
+        ("a scalar, shape (), added to Z (4, 3)", G, (), G.sum()),
+        ("b (3,) added to Z (2, 4, 3)", G3, (3,), G3.sum(axis=(0, 1))),
+        ("c (4, 1) added to Z (2, 4, 3)", G3, (4, 1), G3.sum(axis=(0, 2))[:, None]),
+        ("d (2, 1, 3) added to Z (2, 4, 3)", G3, (2, 1, 3), G3.sum(axis=1, keepdims=True)),
+    )
+    for what, grad, shape, expected in cases:
+        got = call("unbroadcast", unbroadcast, grad, shape)
+        expect_shape(f"unbroadcast(grad {grad.shape}, {shape}) for {what}", got, shape)
+        expect_close(f"unbroadcast(grad {grad.shape}, {shape}) for {what}", got, expected)
+    _expect_dtype("unbroadcast of a float32 gradient", unbroadcast(G.astype(np.float32), (3,)), np.float32)
+
+
+def _expect_elementwise_rule(function, method, x, forward, slope):
+    """Check the Tensor method ``method`` (e.g. "tanh") at ``x``: its value forward(x) and its rule,
+    dx = dy * slope."""
+    from .autodiff import Tensor
+
+    y = call(f"Tensor.{method}", getattr(Tensor(x), method))
+    expect_close(f"{function}: the value {method}(x)", y.data, forward(x))
+    dy = np.random.default_rng(12).normal(size=x.shape)
+
+    def loss(_):
+        return float(np.sum(dy * forward(x)))
+
+    _expect_rule(function, y, dy, {"dx": dy * slope}, {"dx": (loss, x)})
+    x32, dy32 = _float32(x, dy)
+    _expect_dtype(f"{function}: dx for float32", getattr(Tensor(x32), method)().rule(dy32)[0], np.float32)
+
+
+@exercise("12.3", "Tensor.tanh")
+def _tanh():
+    x = np.array([[-3.0, -1.2, -0.3, 0.0], [0.3, 0.8, 1.5, 2.5]])  # away from 0 the input is not the output
+    _expect_elementwise_rule("Tensor.tanh", "tanh", x, np.tanh, 1 - np.tanh(x) ** 2)
+
+
+@exercise("12.4", "Tensor.sigmoid")
+def _sigmoid():
+    x = np.array([[-4.0, -1.5, -0.4, 0.0], [0.4, 1.0, 2.0, 5.0]])
+    s = 1 / (1 + np.exp(-x))
+    _expect_elementwise_rule("Tensor.sigmoid", "sigmoid", x, lambda x: 1 / (1 + np.exp(-x)), s * (1 - s))
+
+
+def _expect_topological(order, root, label):
+    """``order`` holds every Tensor reachable from ``root`` once, each after its parents, ``root`` last."""
+    reachable, stack = {}, [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in reachable:
+            reachable[id(node)] = node
+            stack.extend(node.parents)
+    expect_true(f"topological_order({label})", isinstance(order, list), f"must return a list, got {order!r}")
+    ids = [id(node) for node in order]
+    expect_equal(
+        f"topological_order({label}): the number of Tensors (each Tensor once, however many paths reach it)",
+        len(order),
+        len(reachable),
+    )
+    expect_true(
+        f"topological_order({label})",
+        set(ids) == set(reachable),
+        "must hold the loss and every Tensor it was computed from, down to the leaves",
+    )
+    position = {i: k for k, i in enumerate(ids)}
+    late = [(node.op, p.op) for node in order for p in node.parents if position[id(p)] > position[id(node)]]
+    expect_true(
+        f"topological_order({label})",
+        not late,
+        "every Tensor must come after its parents, the loss last; "
+        + (f"a {late[0][0]!r} Tensor comes before its parent made by {late[0][1]!r}" if late else ""),
+    )
+
+
+@exercise("12.5", "topological_order")
+def _topological_order():
+    from .autodiff import Tensor, concatenate, topological_order
+
+    # A diamond: a = exp(x) feeds b = log(a) and the concatenation, so x reaches the loss by two paths.
+    x_data = _rng("12.5").normal(size=(2, 3))
+    x = Tensor(x_data)
+    a = x.exp()
+    loss = concatenate([a, a.log()]).sum()
+    order = call("topological_order", topological_order, loss)
+    _expect_topological(order, loss, "the loss of sum([exp(x) | log(exp(x))])")
+    loss.backward()
+    expect_close(
+        "x.grad after loss.backward() (exp(x) + 1: each rule run once, in your order)",
+        x.grad,
+        np.exp(x_data) + 1,
+    )
+    chain = Tensor(np.array([0.5]))
+    for _ in range(1500):  # 3,000 Tensors deep, like an RNN of 600 steps
+        chain = chain.exp().log()
+    try:
+        order = topological_order(chain)
+    except RecursionError:
+        raise CheckFailed(
+            "topological_order on a chain of 3,000 Tensors: RecursionError; a recursive walk goes one Python "
+            "call deeper per Tensor, so walk with a list as your own stack"
+        ) from None
+    _expect_topological(order, chain, "a chain of 3,000 Tensors")
