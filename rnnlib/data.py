@@ -230,6 +230,29 @@ def train_val_split(ids, val_fraction=0.1):
     return ids[:-n_val], ids[-n_val:]
 
 
+def train_val_test_split(ids, val_fraction=0.05, test_fraction=0.05):
+    """Split the ids of a corpus (N,) into ``(train, val, test)``, three contiguous blocks in that order.
+
+    As in ``train_val_split``, each part is one cut: the validation block follows the training text and
+    the test block closes the corpus. Validation steers the choices made while training (when to stop,
+    which learning rate); the test block is read once, at the very end, so its number was never one of
+    those choices. All three parts are views.
+    """
+    ids = _int_array("train_val_test_split", ids, ndim=1)
+    for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 < fraction < 1:
+            raise ValueError(f"train_val_test_split: {name} must be between 0 and 1, got {fraction!r}")
+    n_val, n_test = int(len(ids) * val_fraction), int(len(ids) * test_fraction)
+    n_train = len(ids) - n_val - n_test
+    if min(n_train, n_val, n_test) < 2:
+        raise ValueError(
+            f"train_val_test_split: {len(ids)} ids with val_fraction={val_fraction} and "
+            f"test_fraction={test_fraction} leave a part of fewer than 2 ids; use a longer corpus or "
+            "other fractions"
+        )
+    return ids[:n_train], ids[n_train : n_train + n_val], ids[n_train + n_val :]
+
+
 def make_streams(ids, B):
     """Exercise 1.4: cut the ids (N,) into B contiguous streams, shape (B, L) with L = N // B.
 

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from rnnlib import gru, rnn
-from rnnlib.data import Vocabulary
+from rnnlib.data import Vocabulary, train_val_test_split
+from rnnlib.losses import softmax
 from rnnlib.optim import clip_grad_norm, sgd_step
-from rnnlib.train import evaluate, sample, train, train_step
+from rnnlib.schedule import warmup_cosine
+from rnnlib.train import RunState, evaluate, measure, sample, train, train_step
 
 TEXT = "the cat sat on the mat. " * 40
 
@@ -222,3 +224,96 @@ def test_train_refuses_a_non_positive_count():
     params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
     with pytest.raises(ValueError, match="steps"):
         _train(rnn, params, vocab, train_ids, val_ids, steps=0)
+
+
+# Lesson 10: the three-way split, the schedule, measuring a split, temperature, optimisers, stop and resume
+
+
+def test_the_three_way_split_is_three_contiguous_blocks_in_order():
+    ids = np.arange(1000)
+    train_ids, val_ids, test_ids = train_val_test_split(ids, 0.05, 0.1)
+    assert (len(train_ids), len(val_ids), len(test_ids)) == (850, 50, 100)
+    np.testing.assert_array_equal(np.concatenate([train_ids, val_ids, test_ids]), ids)
+    with pytest.raises(ValueError, match="test_fraction"):
+        train_val_test_split(ids, 0.1, 1.0)
+    with pytest.raises(ValueError, match="fewer than 2 ids"):
+        train_val_test_split(np.arange(20), 0.05, 0.05)
+
+
+def test_warmup_cosine_ramps_up_then_decays_to_the_final_rate():
+    schedule = warmup_cosine(1.0, steps=110, warmup=10, final_lr=0.1)
+    assert schedule(1) == pytest.approx(0.1) and schedule(5) == pytest.approx(0.5)
+    assert schedule(10) == pytest.approx(1.0)
+    assert schedule(60) == pytest.approx(0.55)  # half way down the cosine: the mean of lr and final_lr
+    assert schedule(110) == pytest.approx(0.1)
+    rates = [schedule(step) for step in range(10, 111)]
+    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False)), "the decay must never go back up"
+    assert warmup_cosine(0.5, 100, 0, 0.5)(1) == 0.5 == warmup_cosine(0.5, 100, 0, 0.5)(100)
+    with pytest.raises(ValueError, match="warmup"):
+        warmup_cosine(1.0, 10, 10, 0.1)
+
+
+def test_measure_reads_every_character_once_and_weighs_windows_by_their_length():
+    vocab, _, val_ids = _corpus()
+    params = gru.init_params(len(vocab), 8, np.random.default_rng(0))
+    h, nll, correct = np.zeros((1, 8)), 0.0, 0
+    for t in range(len(val_ids) - 1):  # one character at a time: the plainest reading of the split
+        logits, h = gru.lm_step(params, val_ids[t : t + 1], h)
+        p = softmax(logits[0])
+        nll -= math.log(p[val_ids[t + 1]])
+        correct += int(np.argmax(p) == val_ids[t + 1])
+    scores = measure(gru, params, val_ids, seq_len=7)  # windows of 7 and a shorter last one
+    assert scores["characters"] == len(val_ids) - 1
+    assert scores["loss"] == pytest.approx(nll / (len(val_ids) - 1), rel=1e-10)
+    assert scores["perplexity"] == pytest.approx(math.exp(scores["loss"]))
+    assert scores["bits_per_char"] == pytest.approx(scores["loss"] / math.log(2))
+    assert scores["accuracy"] == correct / (len(val_ids) - 1)
+
+
+def test_sample_temperature_sharpens_and_is_checked():
+    vocab, _, _ = _corpus()
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
+    default = sample(rnn, params, vocab, "the ", 40, np.random.default_rng(3))
+    assert sample(rnn, params, vocab, "the ", 40, np.random.default_rng(3), temperature=1.0) == default
+    params["by"][vocab.stoi["t"]] = 3.0  # 't' a little likelier than the rest
+    cold = sample(rnn, params, vocab, "the ", 200, np.random.default_rng(3), temperature=0.1)[4:]
+    warm = sample(rnn, params, vocab, "the ", 200, np.random.default_rng(3), temperature=1.0)[4:]
+    assert cold.count("t") > 190 and warm.count("t") < cold.count("t")
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="temperature"):
+            sample(rnn, params, vocab, "the ", 5, np.random.default_rng(0), temperature=bad)
+    with pytest.raises(ValueError, match=r"outside the model's vocabulary: 'Q', 'z'"):
+        sample(rnn, params, vocab, "zQ", 5, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_training_with_the_optimisers_of_lesson_09_and_a_schedule(optimizer):
+    vocab, train_ids, val_ids = _corpus()
+    params = gru.init_params(len(vocab), 16, np.random.default_rng(0), dtype=np.float32)
+    state = RunState()
+    lr = 0.02 if optimizer == "adam" else 0.3
+    history = _train(gru, params, vocab, train_ids, val_ids, steps=100, eval_every=50, optimizer=optimizer,
+                     lr=warmup_cosine(lr, 100, 10, lr / 10), state=state)
+    assert history["val_loss"][-1] < 0.5 * history["val_loss"][0]
+    assert history["lr"][0] == pytest.approx(lr / 10) and history["lr"][-1] == pytest.approx(lr / 10)
+    assert all(v.dtype == np.float32 for v in params.values())
+    moments = state.optimizer["m"] if optimizer == "adam" else state.optimizer["velocity"]
+    assert all(m.dtype == np.float32 and np.any(m) for m in moments.values())
+    assert state.step == 100 and state.optimizer.get("step", 100) == 100
+
+
+def test_stop_ends_the_run_between_steps_and_checkpoints_are_offered_on_schedule():
+    vocab, train_ids, val_ids = _corpus()
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
+    state, offered = RunState(), []
+    history = _train(rnn, params, vocab, train_ids, val_ids, steps=100, state=state,
+                     stop=lambda: state.step == 42, checkpoint_every=20,
+                     on_checkpoint=lambda s: offered.append(s.step))
+    assert offered == [20, 40, 42] and len(history["loss"]) == 42
+    _train(rnn, params, vocab, train_ids, val_ids, steps=100, state=state, checkpoint_every=20,
+           on_checkpoint=lambda s: offered.append(s.step))
+    assert offered == [20, 40, 42, 60, 80, 100] and len(state.history["loss"]) == 100
+    with pytest.raises(ValueError, match="already at step 100"):
+        _train(rnn, params, vocab, train_ids, val_ids, steps=50, state=state)
+    with pytest.raises(ValueError, match="optimizer"):
+        _train(rnn, params, vocab, train_ids, val_ids, optimizer="adagrad")

@@ -1,0 +1,348 @@
+"""The command line: ``python -m rnnlib train | evaluate | sample``, lesson 10's run from a terminal.
+
+    python -m rnnlib train                      # lesson 10's GRU on tinyshakespeare, checkpointed
+    python -m rnnlib train --resume             # go on from the last checkpoint (after Ctrl-C)
+    python -m rnnlib evaluate checkpoints/tinyshakespeare_gru.npz --split test
+    python -m rnnlib sample checkpoints/tinyshakespeare_gru.npz --prompt "ROMEO:" --temperature 0.8
+
+It runs the rnnlib that ``import rnnlib`` selects (yours, or the reference with RNNLIB=reference): on an
+exercise that is not done yet it says which, in one line. Errors are one line too, and exit with 1.
+"""
+
+import argparse
+import dataclasses
+import math
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import PROJECT_ROOT, checkpoint, data
+from .baselines import bigram_perplexity, unigram_perplexity
+from .checks import _not_done
+from .config import DTYPES, MODELS, OPTIMIZERS, Config
+from .train import RunState, measure, sample, train
+
+CHECKPOINTS = PROJECT_ROOT / "checkpoints"
+# What --resume may change: how the run goes on, not what the saved arrays mean.
+CHANGEABLE_ON_RESUME = {"steps", "lr", "warmup", "final_lr", "clip", "eval_every", "sample_every"}
+INTERRUPTED = 130  # the shell's exit status for a program stopped by Ctrl-C (128 + SIGINT)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except NotImplementedError as error:
+        not_done = _not_done(error)
+        if not_done is None:
+            raise
+        print(f"rnnlib {args.name}: {not_done}", file=sys.stderr)
+    except (checkpoint.CheckpointError, ValueError, FileNotFoundError, FloatingPointError) as error:
+        print(f"rnnlib {args.name}: error: {error}", file=sys.stderr)
+    return 1
+
+
+# train
+
+
+def train_command(args):
+    path = Path(args.checkpoint) if args.checkpoint else None
+    given = {
+        f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if getattr(args, f.name) is not None
+    }
+    if given.get("corpus") and given["corpus"] not in data.CORPORA:
+        given["corpus"] = str(Path(given["corpus"]).resolve())  # so that evaluate finds it from anywhere
+    if args.resume:
+        path = path or _default_path(Config(**given))
+        saved = checkpoint.load(path, model=given.get("model"))
+        _refuse_changes(saved.config, given, path)
+        config = dataclasses.replace(saved.config, **given)
+        vocab, train_ids, val_ids, _ = config.splits(config.load_text())
+        if vocab.chars != saved.vocab.chars:
+            checkpoint.load(path, vocab=vocab)  # raises, naming the characters that differ
+        params, state, rng = saved.params, saved.state, saved.rng()
+        print(f"resuming {path} at step {state.step} of {config.steps}")
+    else:
+        config = Config(**given)
+        path = path or _default_path(config)
+        if path.exists():
+            raise ValueError(
+                f"{path} already exists: add --resume to go on with that run, or give another --checkpoint "
+                "(a new run never overwrites a saved one)"
+            )
+        vocab, train_ids, val_ids, _ = config.splits(config.load_text())
+        params, state, rng = (
+            config.init_params(len(vocab)),
+            RunState(),
+            np.random.default_rng(config.seed + 1),
+        )
+    print(f"{_describe(config, params)}; {len(train_ids):,} training characters; checkpoints to {path}")
+
+    def save(state):
+        checkpoint.save(path, config=config, vocab=vocab, params=params, state=state, rng=rng)
+        saved_step[0] = state.step
+
+    saved_step = [state.step if args.resume else None]
+    stop = _StopOnCtrlC()
+    try:
+        with stop:
+            train(
+                config.module(),
+                params,
+                train_ids,
+                val_ids,
+                vocab=vocab,
+                rng=rng,
+                state=state,
+                plot=False,
+                stop=stop.requested,
+                checkpoint_every=args.checkpoint_every,
+                on_checkpoint=save,
+                **config.train_settings(),
+            )
+    except FloatingPointError as error:
+        kept = (
+            f"{path} (step {saved_step[0]}) is intact" if saved_step[0] is not None else "nothing was saved"
+        )
+        raise FloatingPointError(f"{error} Nothing after the last checkpoint was saved: {kept}.") from None
+    except KeyboardInterrupt:
+        kept = (
+            f"{path} (step {saved_step[0]}) is intact" if saved_step[0] is not None else "nothing was saved"
+        )
+        print(f"stopped without saving; {kept}", file=sys.stderr)
+        return INTERRUPTED
+    history = state.history
+    print(
+        f"step {state.step} of {config.steps}, {state.seconds / 60:.1f} min of training: validation loss "
+        f"{history['val_loss'][-1]:.4f} nats/char (perplexity {math.exp(history['val_loss'][-1]):.2f}); "
+        f"saved {path}"
+    )
+    if stop.requested():
+        print(f"stopped by Ctrl-C; go on with: python -m rnnlib train --checkpoint {path} --resume")
+        return INTERRUPTED
+    return 0
+
+
+class _StopOnCtrlC:
+    """While active, the first Ctrl-C (SIGINT) asks the run to stop after the current step, so that the
+    checkpoint it saves is the state between two steps; a second Ctrl-C stops at once, without saving."""
+
+    def __init__(self):
+        self._requested = False
+
+    def requested(self):
+        return self._requested
+
+    def _handle(self, signum, frame):
+        self._requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\nCtrl-C: saving a checkpoint after this step (Ctrl-C again: quit without saving)", flush=True)
+
+    def __enter__(self):
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def _refuse_changes(saved, given, path):
+    for name, value in given.items():
+        if name not in CHANGEABLE_ON_RESUME and value != getattr(saved, name):
+            raise ValueError(
+                f"--{name.replace('_', '-')} {value}, but {path} was trained with {getattr(saved, name)}; "
+                f"a resumed run keeps it (only {', '.join(sorted(CHANGEABLE_ON_RESUME))} may change): drop "
+                "the option, or start a new run with another --checkpoint"
+            )
+
+
+def _default_path(config):
+    name = config.corpus if config.corpus in data.CORPORA else Path(config.corpus).stem
+    return CHECKPOINTS / f"{name}_{config.model}.npz"
+
+
+def _describe(config, params):
+    count = sum(P.size for P in params.values())
+    return (
+        f"{config.model.upper()}, H={config.hidden_size}, {count:,} parameters, {config.dtype}, "
+        f"{config.optimizer} lr {config.lr:g}, {config.steps} steps of {config.batch_size}x{config.seq_len}"
+    )
+
+
+# evaluate
+
+
+def evaluate_command(args):
+    saved = checkpoint.load(args.checkpoint)
+    config = saved.config
+    if args.text:
+        text = Path(args.text).read_text(encoding="utf-8")
+        unknown = sorted(set(text) - saved.vocab.stoi.keys())
+        if unknown:
+            raise ValueError(
+                f"{args.text} has characters outside the checkpoint's vocabulary: "
+                f"{', '.join(map(repr, unknown))}; the model cannot read them (remove them from the text)"
+            )
+        ids, what, baselines = saved.vocab.encode(text), args.text, None
+    else:
+        vocab, train_ids, *parts = config.splits(config.load_text())
+        checkpoint.load(args.checkpoint, vocab=vocab)  # the corpus must still be the one it was trained on
+        ids = dict(zip(("val", "test"), parts, strict=True)).get(args.split, train_ids)
+        what = f"the {args.split} split of {Path(config.corpus).name}"
+        V = len(vocab)
+        baselines = {
+            "unigram": unigram_perplexity(train_ids, ids, V),
+            "bigram": bigram_perplexity(train_ids, ids, V),
+        }
+    scores = measure(saved.model, saved.params, ids)
+    print(f"{args.checkpoint}: {_describe(config, saved.params)}; trained {saved.state.step} steps")
+    print(f"on {what} ({scores['characters']:,} next characters):")
+    print(f"  loss            {scores['loss']:.4f} nats/char")
+    print(f"  perplexity      {scores['perplexity']:.3f}")
+    print(f"  bits per char   {scores['bits_per_char']:.3f}")
+    print(f"  accuracy        {scores['accuracy']:.1%}")
+    for name, value in (baselines or {}).items():
+        print(f"  ({name} baseline: perplexity {value:.2f})")
+    return 0
+
+
+# sample
+
+
+def sample_command(args):
+    saved = checkpoint.load(args.checkpoint)
+    prompt = args.prompt.replace("\\n", "\n")
+    text = sample(
+        saved.model,
+        saved.params,
+        saved.vocab,
+        prompt,
+        args.length,
+        np.random.default_rng(args.seed),
+        temperature=args.temperature,
+    )
+    print(text)
+    return 0
+
+
+def _parser():
+    defaults = Config()
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnlib",
+        description="Train a character-level language model, evaluate it, sample from it.",
+        epilog="Run 'python -m rnnlib COMMAND --help' for a command's options.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    train_parser = commands.add_parser(
+        "train",
+        help="train a model, checkpointing as it goes",
+        description=(
+            "Train a character-level RNN or GRU with truncated BPTT. The defaults are lesson 10's run: a "
+            f"GRU of {defaults.hidden_size} units on tinyshakespeare, Adam, warm-up and cosine decay. A "
+            "checkpoint is saved every --checkpoint-every steps and at the end; Ctrl-C saves one after "
+            "the current step and stops, and --resume goes on from it exactly where it stopped."
+        ),
+    )
+    group = train_parser.add_argument_group("data and model")
+    _option(group, "--corpus", str, defaults, help="tinyshakespeare, names, or the path of a UTF-8 text file")
+    _option(group, "--model", str, defaults, choices=sorted(MODELS))
+    _option(group, "--hidden-size", int, defaults, help="H, the size of the state")
+    _option(group, "--dtype", str, defaults, choices=sorted(DTYPES))
+    _option(
+        group,
+        "--val-fraction",
+        float,
+        defaults,
+        help="the part of the text, after training's, to validate on",
+    )
+    _option(
+        group, "--test-fraction", float, defaults, help="the last part of the text, read by evaluate only"
+    )
+    _option(group, "--seed", int, defaults, help="initialises the parameters (seed + 1 draws samples)")
+    group = train_parser.add_argument_group("optimisation")
+    _option(group, "--optimizer", str, defaults, choices=OPTIMIZERS)
+    _option(group, "--lr", float, defaults, help="peak learning rate")
+    _option(group, "--warmup", int, defaults, help="steps of linear warm-up to the peak")
+    _option(group, "--final-lr", float, defaults, help="learning rate at the last step, after a cosine decay")
+    _option(group, "--steps", int, defaults, help="steps in the whole run")
+    _option(group, "--batch-size", int, defaults, help="B, parallel streams")
+    _option(group, "--seq-len", int, defaults, help="T, characters per window of truncated BPTT")
+    _option(group, "--clip", float, defaults, help="maximum global gradient norm")
+    group = train_parser.add_argument_group("progress and checkpoints")
+    _option(group, "--eval-every", int, defaults, help="steps between validations")
+    _option(group, "--sample-every", int, defaults, help="steps between printed samples (0: never)")
+    group.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="the checkpoint file (default: checkpoints/CORPUS_MODEL.npz in the course folder)",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=500,
+        metavar="N",
+        help="steps between checkpoints (default: %(default)s)",
+    )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with the run saved in the checkpoint (its settings; only the optimisation schedule, "
+        "--steps and the progress options may change)",
+    )
+    train_parser.set_defaults(command=train_command, name="train")
+
+    evaluate_parser = commands.add_parser(
+        "evaluate",
+        help="loss, perplexity, bits per character and accuracy of a checkpoint",
+        description=(
+            "Read a split of the checkpoint's corpus (or any text file) as one stream and print the mean "
+            "loss per character, the perplexity, the bits per character and the next-character accuracy."
+        ),
+    )
+    evaluate_parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint saved by train")
+    where = evaluate_parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--split",
+        choices=("train", "val", "test"),
+        default="val",
+        help="which split of its corpus (default: %(default)s)",
+    )
+    where.add_argument("--text", metavar="FILE", help="a UTF-8 text file instead of a split")
+    evaluate_parser.set_defaults(command=evaluate_command, name="evaluate")
+
+    sample_parser = commands.add_parser(
+        "sample",
+        help="generate text from a checkpoint",
+        description="Read the prompt, then draw each next character from the model, one at a time.",
+    )
+    sample_parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint saved by train")
+    sample_parser.add_argument(
+        "--prompt", default="\\n", help="the text to start from; \\n is a newline (default: a newline)"
+    )
+    sample_parser.add_argument(
+        "--length", type=int, default=500, help="characters to generate (default: %(default)s)"
+    )
+    sample_parser.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="below 1: safer, more repetitive; above 1: wilder (default: %(default)s)",
+    )
+    sample_parser.add_argument(
+        "--seed", type=int, default=0, help="the same seed gives the same text (default: %(default)s)"
+    )
+    sample_parser.set_defaults(command=sample_command, name="sample")
+    return parser
+
+
+def _option(group, flag, kind, defaults, **kwargs):
+    """An option of Config: None unless given, so that --resume can tell what was asked for."""
+    name = flag[2:].replace("-", "_")
+    default = getattr(defaults, name)
+    kwargs["help"] = f"{kwargs.get('help', '')} (default: {default})".lstrip()
+    if "choices" not in kwargs:  # choices show themselves: --model {gru,rnn}
+        kwargs["metavar"] = name.upper()
+    group.add_argument(flag, type=kind, default=None, **kwargs)

@@ -1,0 +1,203 @@
+"""The command line end to end, in subprocesses on a small corpus: train, Ctrl-C, resume, evaluate, sample."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rnnlib import checkpoint
+
+SMALL = [
+    "--hidden-size",
+    "16",
+    "--batch-size",
+    "4",
+    "--seq-len",
+    "8",
+    "--warmup",
+    "10",
+    "--eval-every",
+    "100",
+]
+WORDS = "the cat sat on a mat and the dog ran to the park with a red ball".split()
+
+
+def rnnlib(*args, cwd, package="reference", **kwargs):
+    """Run ``python -m rnnlib *args`` in ``cwd`` with the ``package`` that RNNLIB selects."""
+    env = {k: v for k, v in os.environ.items() if k != "RNNLIB"} | ({"RNNLIB": package} if package else {})
+    command = [sys.executable, "-m", "rnnlib", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = [" ".join(rng.choice(WORDS, size=8)) for _ in range(500)]
+    path = tmp_path / "small.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _train(corpus, path, *extra, **kwargs):
+    return rnnlib(
+        "train", "--corpus", corpus, "--checkpoint", path, *SMALL, *extra, cwd=corpus.parent, **kwargs
+    )
+
+
+def test_train_interrupted_by_ctrl_c_saves_and_resumes_to_exactly_the_uninterrupted_run(corpus, tmp_path):
+    steps = ["--steps", "1000", "--checkpoint-every", "100", "--sample-every", "500"]
+    whole = _train(corpus, tmp_path / "whole.npz", *steps)
+    assert whole.returncode == 0, whole.stderr
+    assert "100%" in whole.stdout and "step 1000 of 1000" in whole.stdout and "--- step 500" in whole.stdout
+
+    path = tmp_path / "run.npz"
+    env = {k: v for k, v in os.environ.items() if k != "RNNLIB"} | {"RNNLIB": "reference"}
+    command = [
+        sys.executable,
+        "-m",
+        "rnnlib",
+        "train",
+        "--corpus",
+        str(corpus),
+        "--checkpoint",
+        str(path),
+        *SMALL,
+    ]
+    process = subprocess.Popen(
+        [*command, *steps], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:  # the first checkpoint, at step 100
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "stopped by Ctrl-C; go on with:" in out
+    stopped = checkpoint.load(path)
+    assert 100 <= stopped.state.step < 1000, (
+        "the run should have stopped between its first checkpoint and its end"
+    )
+    assert f"step {stopped.state.step} of 1000" in out
+
+    resumed = _train(corpus, path, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming {path} at step {stopped.state.step} of 1000" in resumed.stdout
+    done, reference = checkpoint.load(path), checkpoint.load(tmp_path / "whole.npz")
+    assert done.state.step == 1000
+    for name, P in reference.params.items():
+        assert np.array_equal(done.params[name], P), (
+            f"{name}: the resumed run differs from the uninterrupted one"
+        )
+    assert done.state.history["val_loss"] == reference.state.history["val_loss"]
+
+
+def test_evaluate_and_sample_a_trained_checkpoint(corpus, tmp_path):
+    path = tmp_path / "run.npz"
+    assert _train(corpus, path, "--steps", "300", "--model", "rnn").returncode == 0
+
+    result = rnnlib("evaluate", path, "--split", "test", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for line in (
+        "RNN, H=16",
+        "on the test split of small.txt",
+        "loss ",
+        "perplexity ",
+        "bits per char",
+        "accuracy",
+    ):
+        assert line in result.stdout, result.stdout
+    loss = float(result.stdout.split("loss")[1].split()[0])
+    bits = float(result.stdout.split("bits per char")[1].split()[0])
+    assert bits == pytest.approx(loss / np.log(2), abs=2e-3)
+
+    (tmp_path / "other.txt").write_text("the dog sat on the cat\n", encoding="utf-8")
+    on_text = rnnlib("evaluate", path, "--text", tmp_path / "other.txt", cwd=tmp_path)
+    assert on_text.returncode == 0 and "(22 next characters)" in on_text.stdout, on_text.stderr
+
+    first = rnnlib("sample", path, "--prompt", "the ", "--length", "60", "--seed", "3", cwd=tmp_path)
+    again = rnnlib("sample", path, "--prompt", "the ", "--length", "60", "--seed", "3", cwd=tmp_path)
+    cold = rnnlib("sample", path, "--prompt", "the ", "--length", "60", "--temperature", "0.3", cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout == again.stdout and first.stdout.startswith("the ")
+    assert len(first.stdout) == len("the ") + 60 + 1
+    assert cold.returncode == 0 and cold.stdout != first.stdout
+
+
+@pytest.fixture
+def trained(corpus, tmp_path):
+    path = tmp_path / "run.npz"
+    assert _train(corpus, path, "--steps", "20").returncode == 0
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prompt", "zebra?"], "outside the model's vocabulary: '?', 'z'"),
+        (["--prompt", ""], "the prefix is empty"),
+        (["--temperature", "0"], "the temperature must be a number > 0"),
+        (["--temperature", "-1"], "the temperature must be a number > 0"),
+    ],
+)
+def test_sample_refuses_bad_input_with_one_line(trained, args, message):
+    result = rnnlib("sample", trained, *args, cwd=trained.parent)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("rnnlib sample: error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_evaluate_names_the_characters_outside_the_vocabulary(trained):
+    (trained.parent / "odd.txt").write_text("the Cat sat on the mat!\n", encoding="utf-8")
+    result = rnnlib("evaluate", trained, "--text", trained.parent / "odd.txt", cwd=trained.parent)
+    assert result.returncode == 1
+    assert "characters outside the checkpoint's vocabulary: '!', 'C'" in result.stderr
+
+
+def test_train_never_overwrites_a_checkpoint_and_resume_keeps_the_architecture(corpus, trained):
+    again = _train(corpus, trained)
+    assert again.returncode == 1 and "already exists: add --resume" in again.stderr
+    other = _train(corpus, trained, "--resume", "--model", "rnn")
+    assert other.returncode == 1 and "holds a GRU, not a RNN" in other.stderr
+    bigger = _train(corpus, trained, "--resume", "--hidden-size", "32")
+    assert bigger.returncode == 1 and "--hidden-size 32, but" in bigger.stderr
+
+
+def test_resume_refuses_another_corpus_and_a_corpus_whose_characters_changed(corpus, trained):
+    other = corpus.parent / "other.txt"
+    other.write_text(corpus.read_text(encoding="utf-8"), encoding="utf-8")
+    moved = _train(other, trained, "--resume")
+    assert moved.returncode == 1 and "--corpus" in moved.stderr and "was trained with" in moved.stderr
+    corpus.write_text(corpus.read_text(encoding="utf-8") + "Zebra?\n", encoding="utf-8")
+    changed = _train(corpus, trained, "--resume")
+    assert changed.returncode == 1 and "the text has '?', 'Z', which the model never saw" in changed.stderr
+
+
+def test_a_corrupt_checkpoint_is_one_line_and_leaves_the_file_alone(trained):
+    data = trained.read_bytes()
+    trained.write_bytes(data[:1000])
+    result = rnnlib("evaluate", trained, cwd=trained.parent)
+    assert result.returncode == 1 and "truncated or corrupt" in result.stderr
+    assert result.stderr.count("\n") == 1 and trained.read_bytes() == data[:1000]
+
+
+def test_help_lists_the_commands_and_the_lesson_defaults(tmp_path):
+    result = rnnlib("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("train", "evaluate", "sample"):
+        assert command in result.stdout
+    train_help = rnnlib("train", "--help", cwd=tmp_path).stdout
+    for option in ("--resume", "--model {gru,rnn}", "(default: tinyshakespeare)", "--checkpoint-every"):
+        assert option in train_help, train_help
+
+
+def test_on_the_stubs_the_command_says_which_exercise_to_do_in_one_line(corpus, tmp_path):
+    result = _train(corpus, tmp_path / "run.npz", "--steps", "20", package=None)
+    assert result.returncode == 1
+    assert (
+        result.stderr.startswith("rnnlib train: Exercise ") and "is not done yet: implement" in result.stderr
+    )
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "run.npz").exists()
