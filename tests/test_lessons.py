@@ -1,11 +1,13 @@
-"""Every check can fail: check cells pass on the reference and fail on the stubs.
+"""Every check can fail, and every lesson stands alone.
 
 The reference half is nbval itself: the suite collects notebooks/ and solutions/exercises/ with
 --nbval-lax under RNNLIB=reference, so every cell runs and every check cell's line must match the
 committed one. This file runs the student versions (rnnlib/ stubs, exercises/ problem sets) and asserts
-that every check cell stops, with a one-line message naming the exercise and the file to edit.
+that every check cell stops, with a one-line message naming the exercise and the file to edit; and it
+plays a student who has done the exercises of lessons up to N and none after, and runs lesson N whole.
 """
 
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -20,16 +22,19 @@ CHECK_MARK = "#NBVAL_CHECK_OUTPUT"
 LESSONS = sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PROBLEM_SETS = sorted((PROJECT_ROOT / "exercises").glob("*.ipynb"))
 NOT_DONE = re.compile(r"Exercise (\d+\.\d+) is not done yet: implement [\w.]+ in rnnlib/\w+\.py")
-TITLE = re.compile(r'with check\("Exercise (\d+\.\d+)')
+TITLE = re.compile(r'(?:with check\("Exercise |check_exercise\(")(\d+\.\d+)')
 
 
 def _check_cells(notebook):
     return [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(CHECK_MARK + "\n")]
 
 
-def _run_as_student(path):
+def _run_as_student(path, package=None):
+    """Execute the notebook at ``path`` with the student's rnnlib/ (or the package folder ``package``)."""
     notebook = nbformat.read(path, as_version=4)
     env = {k: v for k, v in os.environ.items() if k != "RNNLIB"}
+    if package is not None:
+        env["RNNLIB"] = str(package)
     client = NotebookClient(
         notebook,
         kernel_name="python3",
@@ -70,7 +75,7 @@ def test_every_check_cell_of_a_problem_set_fails_before_it_is_answered(path):
 @pytest.mark.parametrize("path", LESSONS, ids=_name)
 def test_each_check_cell_is_one_check_that_printed_one_line_on_the_reference(path):
     for cell in _check_cells(nbformat.read(path, as_version=4)):
-        assert cell.source.count("with check(") == 1, cell.source
+        assert cell.source.count("with check(") + cell.source.count("check_exercise(") == 1, cell.source
         printed = [o for o in cell.outputs if o.output_type == "stream"]
         assert len(printed) == 1 and printed[0].text.startswith("✓ ") and printed[0].text.count("\n") == 1, (
             f"{path.name}: a check cell must be committed with its one ✓ line:\n{cell.source}"
@@ -103,3 +108,24 @@ def test_every_exercise_of_the_package_has_a_check_in_its_lesson():
 def test_lessons_are_numbered_from_00_without_gaps():
     numbers = [int(Path(p).name[:2]) for p in LESSONS]
     assert numbers == list(range(len(numbers)))
+
+
+_spec = importlib.util.spec_from_file_location("generate", PROJECT_ROOT / "tools" / "generate.py")
+generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_name)
+def test_a_lesson_runs_whole_with_only_its_own_and_earlier_exercises_done(path, tmp_path):
+    lesson = int(path.name[:2])
+    for name, text in generate.expected_files(PROJECT_ROOT, solved_through=lesson).items():
+        if name.startswith("rnnlib/"):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text)
+    notebook = _run_as_student(path, package=tmp_path / "rnnlib")
+    for number, cell in enumerate(notebook.cells, start=1):
+        error = _error(cell) if cell.cell_type == "code" else None
+        assert error is None, f"{path.name}, cell {number}: {error.ename}: {error.evalue}\n{cell.source}"
+    for cell in _check_cells(notebook):
+        printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+        assert printed.startswith("✓ "), f"{path.name}: this check did not pass:\n{cell.source}"
