@@ -94,6 +94,9 @@ def test_every_check_stops_with_one_line_naming_its_own_unanswered_problem(path)
         assert error.ename in ONE_LINE_STOPS, f"{where}: {error.ename}: {error.evalue}"
         assert error.traceback == [f"{error.ename}: {error.evalue}"], f"{where}: more than one line"
         assert "\n" not in error.evalue, f"{where}: the message spans lines: {error.evalue!r}"
+        # A check meets an unanswered problem as a placeholder; an error there (a NameError from a cell
+        # that stopped before defining its names) would be a confusing message.
+        assert "your code raised" not in error.evalue, f"{where}: {error.evalue}\n{cell.source}"
         if error.ename == "ExerciseNotDone":
             named = NOT_DONE.fullmatch(error.evalue)
             assert named, f"{where}: {error.evalue}"
@@ -109,7 +112,7 @@ def test_no_cell_of_an_unanswered_set_stops_with_anything_but_one_line(path):
         if error is None:
             continue
         where = f"{path.name}, cell {number}"
-        assert error.ename != "NameError", (
+        assert error.ename != "NameError" and "NameError" not in error.evalue, (
             f"{where}: {error.evalue}: a name that an unanswered cell was meant to define; put that answer "
             f"in the body of a function:\n{cell.source}"
         )
