@@ -110,3 +110,38 @@ def test_in_a_notebook_a_stub_shows_one_line_not_a_traceback():
     assert checked.ename == "ExerciseNotDone" and len(checked.traceback) == 1
     assert checked.evalue.startswith("Exercise 2.1 is not done yet: implement softmax in ")
     assert other.ename == "ZeroDivisionError" and len(other.traceback) > 1
+
+
+def test_a_library_in_the_courses_environment_is_not_called_your_line():
+    """.venv/ sits under the course root: an error inside numpy there must be located in your file."""
+    from rnnlib import PROJECT_ROOT, checks
+
+    assert not checks._inside_project(
+        str(PROJECT_ROOT / ".venv" / "lib" / "numpy" / "core" / "einsumfunc.py")
+    )
+    assert not checks._inside_project(str(PROJECT_ROOT / "solutions" / "rnnlib" / "lesson_checks.py"))
+    assert checks._inside_project(str(PROJECT_ROOT / "rnnlib" / "rnn.py"))
+    with pytest.raises(CheckFailed) as raised, check("Exercise 3.1: step"):
+        np.einsum("ij,jk->ik", np.zeros((2, 3)), np.zeros((2, 3)))  # fails inside numpy
+    assert "(tests/test_checks.py, line" in str(raised.value)
+
+
+def test_a_check_failure_names_its_exercise_once():
+    with pytest.raises(CheckFailed) as raised, check("Exercise 3.2: rnn_forward"):
+        expect_close("rnn_forward: Hs", np.zeros(2), np.ones(2))
+    assert str(raised.value).startswith("Exercise 3.2: rnn_forward: Hs: 2 of 2 values differ")
+
+
+def test_a_function_that_changes_its_input_in_place_is_named():
+    from rnnlib.checks import call
+
+    def shift(Z):
+        Z -= Z.max()
+        return Z
+
+    with pytest.raises(CheckFailed, match=r"shift changed its argument Z in place"):
+        call("shift", shift, np.arange(3.0))
+    params = {"W": np.ones(2)}
+    call("step", lambda params: params["W"].__isub__(1), params, changes="params")  # meant to change
+    with pytest.raises(CheckFailed, match=r"changed its argument params\['W'\] in place"):
+        call("step", lambda params: params["W"].__isub__(1), params)
