@@ -240,7 +240,9 @@ def _relative(filename):
 
 
 def _preview(value, limit=80):
+    """A short one-line picture of a value: a message is one line, so a matrix's rows are run together."""
     text = np.array2string(value, threshold=8) if isinstance(value, np.ndarray) else repr(value)
+    text = " ".join(text.split()) if isinstance(value, np.ndarray) else text
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -145,3 +145,9 @@ def test_a_function_that_changes_its_input_in_place_is_named():
     call("step", lambda params: params["W"].__isub__(1), params, changes="params")  # meant to change
     with pytest.raises(CheckFailed, match=r"changed its argument params\['W'\] in place"):
         call("step", lambda params: params["W"].__isub__(1), params)
+
+
+def test_a_message_about_a_matrix_is_one_line():
+    with pytest.raises(CheckFailed) as raised:
+        expect_equal("make_streams(ids, 3)", np.arange(6).reshape(3, 2), np.arange(6).reshape(2, 3))
+    assert "\n" not in str(raised.value) and "[[0 1 2] [3 4 5]]" in str(raised.value)
