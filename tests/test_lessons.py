@@ -1,13 +1,13 @@
 """Every check can fail, and every lesson stands alone.
 
-The reference half is nbval itself: the suite collects notebooks/ and solutions/exercises/ with
---nbval-lax under RNNLIB=reference, so every cell runs and every check cell's line must match the
-committed one. This file runs the student versions (rnnlib/ stubs, exercises/ problem sets) and asserts
-that every check cell stops, with a one-line message naming the exercise and the file to edit; and it
-plays a student who has done the exercises of lessons up to N and none after, and runs lesson N whole.
+The passing half is nbval itself: the suite collects notebooks/ and solutions/exercises/ with
+--nbval-lax, so every cell runs and every check cell's line must match the committed one; and the
+conftest runs lesson N as a student who has done the exercises of lessons up to N and none after, so
+each lesson also stands alone. This file runs the student versions (rnnlib/ stubs, exercises/ problem
+sets) and asserts that every check cell stops, with a one-line message naming the exercise and the
+file to edit.
 """
 
-import importlib.util
 import os
 import re
 from pathlib import Path
@@ -110,22 +110,13 @@ def test_lessons_are_numbered_from_00_without_gaps():
     assert numbers == list(range(len(numbers)))
 
 
-_spec = importlib.util.spec_from_file_location("generate", PROJECT_ROOT / "tools" / "generate.py")
-generate = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate)
+def test_nbval_runs_each_lesson_as_a_student_who_is_there():
+    """The conftest hands lesson N's kernel a package with the exercises of lessons <= N solved."""
+    from conftest import student_package
 
-
-@pytest.mark.parametrize("path", LESSONS, ids=_name)
-def test_a_lesson_runs_whole_with_only_its_own_and_earlier_exercises_done(path, tmp_path):
-    lesson = int(path.name[:2])
-    for name, text in generate.expected_files(PROJECT_ROOT, solved_through=lesson).items():
-        if name.startswith("rnnlib/"):
-            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / name).write_text(text)
-    notebook = _run_as_student(path, package=tmp_path / "rnnlib")
-    for number, cell in enumerate(notebook.cells, start=1):
-        error = _error(cell) if cell.cell_type == "code" else None
-        assert error is None, f"{path.name}, cell {number}: {error.ename}: {error.evalue}\n{cell.source}"
-    for cell in _check_cells(notebook):
-        printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
-        assert printed.startswith("✓ "), f"{path.name}: this check did not pass:\n{cell.source}"
+    package = student_package(3)
+    rnn = (package / "rnn.py").read_text()
+    assert 'raise NotImplementedError("Exercise 3' not in rnn, "Exercises 3.x are solved"
+    assert 'raise NotImplementedError("Exercise 4.1' in rnn
+    assert 'raise NotImplementedError("Exercise 2.1' not in (package / "losses.py").read_text()
+    assert (package / "__init__.py").is_file()
