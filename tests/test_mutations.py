@@ -270,14 +270,14 @@ MUTANTS = {
     "train_step without clipping": (
         "5.3",
         "train.py",
-        "grad_norm = clip_grad_norm(grads, clip)",
-        "grad_norm = clip_grad_norm(grads, np.inf)",
+        "grad_norm = clip_grad_norm(grads, clip)\n    sgd_step(",
+        "grad_norm = clip_grad_norm(grads, np.inf)\n    sgd_step(",
     ),
     "train_step returns the old state": (
         "5.3",
         "train.py",
-        "return loss, h_last, grad_norm",
-        "return loss, h, grad_norm",
+        "sgd_step(params, grads, lr)\n    return loss, h_last, grad_norm",
+        "sgd_step(params, grads, lr)\n    return loss, h, grad_norm",
     ),
     # 7.x: the GRU forward pass
     "gate order z r n": (
