@@ -27,7 +27,8 @@ def run_exercises(lesson):
     from rnnlib.lesson_checks import EXERCISES, check_exercise
 
     results = []
-    for number, (title, _) in EXERCISES.items():
+    for number in sorted(EXERCISES, key=lambda number: tuple(map(int, number.split(".")))):
+        title = EXERCISES[number][0]
         if lesson is not None and int(number.split(".")[0]) != lesson:
             continue
         try:
