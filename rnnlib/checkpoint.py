@@ -129,9 +129,10 @@ def load(path, *, model=None, vocab=None):
     except (KeyError, ValueError, TypeError) as error:
         raise CheckpointError(f"{path} is not a complete checkpoint ({error}); use an earlier one") from None
     if model is not None and model != checkpoint.config.model:
+        saved = checkpoint.config.model
         raise CheckpointError(
-            f"{path} holds a {checkpoint.config.model.upper()}, not a {model.upper()}: a {model} cannot load "
-            f"its parameters. Load it as a {checkpoint.config.model}, or train a {model}"
+            f"{path} holds {_a(saved)}, not {_a(model)}: {_a(model)} cannot use its parameters. Load it as "
+            f"{_a(saved)} (model={saved!r}), or train {_a(model)}"
         )
     if vocab is not None and vocab.chars != checkpoint.vocab.chars:
         raise CheckpointError(f"{path}: {_vocabulary_difference(checkpoint.vocab, vocab)}")
@@ -158,6 +159,11 @@ def _checkpoint(arrays):
         seconds=float(arrays["seconds"]),
     )
     return Checkpoint(config, vocab, params, state, json.loads(str(arrays["rng"])))
+
+
+def _a(model):
+    """The architecture's name with its article: "an RNN", "a GRU"."""
+    return {"rnn": "an RNN", "gru": "a GRU"}.get(model, f"a {model!r} model")
 
 
 def _vocabulary_difference(saved, other):

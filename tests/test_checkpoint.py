@@ -224,7 +224,7 @@ def test_a_newer_format_is_refused_with_what_to_do(saved):
 
 
 def test_a_checkpoint_of_the_other_architecture_is_refused(saved):
-    with pytest.raises(CheckpointError, match="holds a GRU, not a RNN"):
+    with pytest.raises(CheckpointError, match="holds a GRU, not an RNN"):
         checkpoint.load(saved, model="rnn")
     assert checkpoint.load(saved, model="gru").config.model == "gru"
 

@@ -44,14 +44,14 @@ class Config:
     lr: float = 3e-3
     warmup: int = 100
     final_lr: float = 1e-4
-    steps: int = 3000
+    steps: int = 2800
     batch_size: int = 64
     seq_len: int = 64
     clip: float = 5.0
     val_fraction: float = 0.05
     test_fraction: float = 0.05
     eval_every: int = 250
-    sample_every: int = 1000
+    sample_every: int = 500
     seed: int = 0
 
     def __post_init__(self):
