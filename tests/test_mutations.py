@@ -552,6 +552,166 @@ MUTANTS = {
         "    visit(root)\n"
         "    stack = []\n",
     ),
+    # 11.x: sampling
+    "softmax at a temperature without the max": (
+        "11.1",
+        "sample.py",
+        "E = np.exp(Z - Z.max(axis=1, keepdims=True))",
+        "E = np.exp(Z)",
+    ),
+    "the max of the whole batch subtracted": (
+        "11.1",
+        "sample.py",
+        "E = np.exp(Z - Z.max(axis=1, keepdims=True))",
+        "E = np.exp(Z - Z.max())",
+    ),
+    "temperature multiplies the logits": (
+        "11.1",
+        "sample.py",
+        "Z = logits.astype(np.float64) / temperature",
+        "Z = logits.astype(np.float64) * temperature",
+    ),
+    "temperature softmax in float32": (
+        "11.1",
+        "sample.py",
+        "Z = logits.astype(np.float64) / temperature",
+        "Z = logits / temperature",
+    ),
+    "temperature 0 divides by zero": (
+        "11.1",
+        "sample.py",
+        "    if temperature == 0:\n        P",
+        "    if False:\n        P",
+    ),
+    "temperature 0 puts the mass on the last equal logit": (
+        "11.1",
+        "sample.py",
+        "P[np.arange(len(logits)), logits.argmax(axis=1)] = 1.0",
+        "P[np.arange(len(logits)), logits.shape[1] - 1 - logits[:, ::-1].argmax(axis=1)] = 1.0",
+    ),
+    "top-k keeps one too many": (
+        "11.2",
+        "sample.py",
+        'np.argsort(-logits, axis=1, kind="stable")[:, :k]',
+        'np.argsort(-logits, axis=1, kind="stable")[:, : k + 1]',
+    ),
+    "top-k keeps the smallest": (
+        "11.2",
+        "sample.py",
+        'np.argsort(-logits, axis=1, kind="stable")[:, :k]',
+        'np.argsort(logits, axis=1, kind="stable")[:, :k]',
+    ),
+    "top-k zeroes the others instead of -inf": (
+        "11.2",
+        "sample.py",
+        "filtered = np.full_like(logits, -np.inf)",
+        "filtered = np.zeros_like(logits)",
+    ),
+    "top-k keeps every tie at the threshold": (
+        "11.2",
+        "sample.py",
+        'keep = np.argsort(-logits, axis=1, kind="stable")[:, :k]\n'
+        "    filtered = np.full_like(logits, -np.inf)\n"
+        "    np.put_along_axis(filtered, keep, np.take_along_axis(logits, keep, axis=1), axis=1)\n"
+        "    return filtered",
+        "threshold = np.sort(logits, axis=1)[:, -k][:, None]\n"
+        "    return np.where(logits >= threshold, logits, -np.inf)",
+    ),
+    "top-k writes -inf into the logits": (
+        "11.2",
+        "sample.py",
+        "    filtered = np.full_like(logits, -np.inf)\n"
+        "    np.put_along_axis(filtered, keep, np.take_along_axis(logits, keep, axis=1), axis=1)\n",
+        "    filtered = logits\n"
+        "    dropped = np.ones(logits.shape, dtype=bool)\n"
+        "    np.put_along_axis(dropped, keep, False, axis=1)\n"
+        "    filtered[dropped] = -np.inf\n",
+    ),
+    "top-k returns the logits themselves when nothing is filtered": (
+        "11.2",
+        "sample.py",
+        "return logits.copy()",
+        "return logits",
+    ),
+    "prime reads only the last character": (
+        "11.3",
+        "sample.py",
+        "for t in range(ids.shape[1]):",
+        "for t in range(ids.shape[1] - 1, ids.shape[1]):",
+    ),
+    "prime skips the first character": (
+        "11.3",
+        "sample.py",
+        "for t in range(ids.shape[1]):",
+        "for t in range(1, ids.shape[1]):",
+    ),
+    "prime does not carry the state": (
+        "11.3",
+        "sample.py",
+        "    for t in range(ids.shape[1]):\n        logits, h = model.lm_step(params, ids[:, t], h)",
+        "    for t in range(ids.shape[1]):\n        logits, _ = model.lm_step(params, ids[:, t], h)",
+    ),
+    "prime ignores the given state": (
+        "11.3",
+        "sample.py",
+        "    for t in range(ids.shape[1]):\n        logits, h = model.lm_step(params, ids[:, t], h)",
+        "    for t in range(ids.shape[1]):\n"
+        "        logits, h = model.lm_step(params, ids[:, t], h if t else None)",
+    ),
+    "prime reads the prompt backwards": (
+        "11.3",
+        "sample.py",
+        "for t in range(ids.shape[1]):",
+        "for t in reversed(range(ids.shape[1])):",
+    ),
+    "prime one row at a time": (
+        "11.3",
+        "sample.py",
+        "    for t in range(ids.shape[1]):\n        logits, h = model.lm_step(params, ids[:, t], h)",
+        "    rows = [None] * len(ids) if h is None else list(h[:, None])\n"
+        "    outs = []\n"
+        "    for b in range(len(ids)):\n"
+        "        for t in range(ids.shape[1]):\n"
+        "            out, rows[b] = model.lm_step(params, ids[b, t : t + 1], rows[b])\n"
+        "        outs.append(out)\n"
+        "    logits, h = np.concatenate(outs), np.concatenate(rows)",
+    ),
+    "all rows share one draw": (
+        "11.4",
+        "sample.py",
+        "ids[:, t] = [rng.choice(V, p=p) for p in P]",
+        "ids[:, t] = rng.choice(V, p=P[0])",
+    ),
+    "the drawn character is not fed back": (
+        "11.4",
+        "sample.py",
+        "if t < length - 1:\n            logits, h = model.lm_step(params, ids[:, t], h)",
+        "if t < length - 1:\n            _, h = model.lm_step(params, ids[:, t], h)",
+    ),
+    "generate forgets the state": (
+        "11.4",
+        "sample.py",
+        "if t < length - 1:\n            logits, h = model.lm_step(params, ids[:, t], h)",
+        "if t < length - 1:\n            logits, h = model.lm_step(params, ids[:, t], None)",
+    ),
+    "generate ignores the temperature": (
+        "11.4",
+        "sample.py",
+        "P = probabilities(top_k_logits(logits, top_k), temperature)",
+        "P = probabilities(top_k_logits(logits, top_k))",
+    ),
+    "generate ignores top-k": (
+        "11.4",
+        "sample.py",
+        "P = probabilities(top_k_logits(logits, top_k), temperature)",
+        "P = probabilities(logits, temperature)",
+    ),
+    "generate draws at temperature 0": (
+        "11.4",
+        "sample.py",
+        "        if temperature == 0:\n            ids[:, t]",
+        "        if False:\n            ids[:, t]",
+    ),
 }
 
 RUN_LESSON = """

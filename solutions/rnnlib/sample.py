@@ -1,0 +1,211 @@
+"""Sampling text from a trained language model: temperature, top-k, priming with a prompt, batches.
+
+Lesson: notebooks/11_sampling.ipynb. ``model`` is rnnlib.rnn or rnnlib.gru; only its ``lm_step(params,
+ids, h)``, which returns the (B, V) logits of the next character and the (B, H) state, is used. A batch
+is rows: B texts are generated side by side, one lm_step per character for all of them.
+
+Each next character is drawn from the softmax of the logits divided by a temperature T:
+
+    T -> 0   all the probability on the likeliest character (the argmax: no randomness left);
+    T = 1    the model's own distribution;
+    T > 1    flatter, towards uniform.
+
+Top-k sampling keeps each row's k largest logits and gives every other character probability 0 before
+the draw. Draws come from a np.random.Generator, in a fixed order (row 0, 1, ..., B - 1 at each step),
+so the same seed gives the same texts.
+"""
+
+import math
+
+import numpy as np
+
+
+def probabilities(logits, temperature=1.0):
+    """Exercise 11.1: the distribution of the next character at a temperature.
+
+    logits (B, V): one row of logits per text (entries may be -inf, e.g. after top_k_logits).
+    temperature: a number >= 0.
+    Returns P (B, V) float64, each row summing to 1:
+
+    - T > 0: P = softmax(logits / T), computed in float64 (rng.choice insists that p sums to 1 within
+      1e-8, tighter than float32 rounding) and with each row's max subtracted before exp: at T = 0.1 a
+      logit of 80 becomes 800, and exp(800) overflows to inf.
+    - T = 0: the limit of T -> 0, all the probability on each row's largest logit (the first one if
+      several are equal, as np.argmax picks), without dividing by zero.
+    """
+    logits = _check_logits(logits)
+    temperature = _check_temperature(temperature)
+    ### BEGIN SOLUTION
+    if temperature == 0:
+        P = np.zeros(logits.shape)
+        P[np.arange(len(logits)), logits.argmax(axis=1)] = 1.0
+        return P
+    Z = logits.astype(np.float64) / temperature
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+    ### END SOLUTION
+
+
+def top_k_logits(logits, k):
+    """Exercise 11.2: keep each row's k largest logits; every other entry becomes -inf.
+
+    logits (B, V); k: an int >= 1, or None. Returns a new (B, V) array of the logits' dtype, each row
+    holding its k largest logits where they were and -inf everywhere else, so that softmax gives the
+    others probability exactly 0 and shares the whole probability among the k kept (it renormalises
+    them). k None or k >= V: nothing is filtered (a copy of the logits).
+
+    Ties: exactly k entries survive in every row. Among equal logits the lower ids are kept first (the
+    order of a stable sort of -logits), so the same k survive every time.
+    """
+    logits = _check_logits(logits)
+    k = _check_top_k(k)
+    ### BEGIN SOLUTION
+    if k is None or k >= logits.shape[1]:
+        return logits.copy()
+    keep = np.argsort(-logits, axis=1, kind="stable")[:, :k]
+    filtered = np.full_like(logits, -np.inf)
+    np.put_along_axis(filtered, keep, np.take_along_axis(logits, keep, axis=1), axis=1)
+    return filtered
+    ### END SOLUTION
+
+
+def prime(model, params, ids, h=None):
+    """Exercise 11.3: read a prompt, to get the state and the logits of the first new character.
+
+    model: rnnlib.rnn or rnnlib.gru; params: its parameters.
+    ids (B, P) int: B prompts of P >= 1 characters each (the same prompt in every row for B samples
+    of one prompt). h (B, H): the state to start from; None: zeros.
+    Returns (logits (B, V), h (B, H)): the logits the model gives after the last character of the
+    prompt, from which the first new character is drawn, and the state after reading the prompt.
+
+    One model.lm_step per character, all B rows at once, the state carried from step to step: the
+    prompt is read exactly as training read text.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 2 or ids.shape[1] == 0:
+        raise ValueError(f"prime: ids must have shape (B, P) with P >= 1 characters, got shape {ids.shape}")
+    ### BEGIN SOLUTION
+    for t in range(ids.shape[1]):
+        logits, h = model.lm_step(params, ids[:, t], h)
+    return logits, h
+    ### END SOLUTION
+
+
+def generate(model, params, logits, h, length, rng, temperature=1.0, top_k=None):
+    """Exercise 11.4: ``length`` new characters for each of B texts at once.
+
+    logits (B, V), h (B, H): where prime left the B texts. rng: a np.random.Generator. temperature,
+    top_k: as in probabilities and top_k_logits (top_k None: no filtering).
+    Returns ids (B, length) int64, the characters drawn, row b for text b.
+
+    At each of the ``length`` steps: filter the logits with top_k_logits, turn them into P with
+    probabilities, pick each row's next id, then feed the B ids to one model.lm_step for the next
+    logits and state (after the last step nothing reads them, so that lm_step can be skipped).
+
+    The draws, in this order, so that a seed gives one text: for T > 0, row b's id is
+    rng.choice(V, p=P[b]) for b = 0, 1, ..., B - 1, one call per row, so that every row has a draw of
+    its own; for T = 0, each row's argmax, and rng is not used.
+    """
+    logits = _check_logits(logits)
+    temperature = _check_temperature(temperature)
+    _check_top_k(top_k)
+    _check_rng(rng)
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        raise ValueError(f"generate: length must be an int >= 0 (characters to generate), got {length!r}")
+    ### BEGIN SOLUTION
+    B, V = logits.shape
+    ids = np.empty((B, length), dtype=np.int64)
+    for t in range(length):
+        P = probabilities(top_k_logits(logits, top_k), temperature)
+        if temperature == 0:
+            ids[:, t] = P.argmax(axis=1)
+        else:
+            ids[:, t] = [rng.choice(V, p=p) for p in P]
+        if t < length - 1:
+            logits, h = model.lm_step(params, ids[:, t], h)
+    return ids
+    ### END SOLUTION
+
+
+def sample(model, params, vocab, prompt, length, rng, *, temperature=1.0, top_k=None):
+    """The prompt followed by ``length`` characters the model generates, one str.
+
+    prompt: at least one character, all of them in ``vocab`` (the model's Vocabulary); length: an int
+    >= 0; rng: a np.random.Generator (the same seed gives the same text); temperature >= 0 (0: always
+    the likeliest character); top_k: None, or draw only among the k likeliest characters.
+    """
+    return samples(model, params, vocab, prompt, length, rng, 1, temperature=temperature, top_k=top_k)[0]
+
+
+def samples(model, params, vocab, prompt, length, rng, count, *, temperature=1.0, top_k=None):
+    """``count`` texts generated side by side from the same prompt, a list of str (see sample).
+
+    The texts differ because every row draws its own characters; the same seed gives the same list.
+    """
+    ids = _check_prompt(vocab, prompt)
+    _check_temperature(temperature)
+    _check_top_k(top_k)
+    _check_rng(rng)
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(f"samples: count must be an int >= 1 (how many texts), got {count!r}")
+    logits, h = prime(model, params, np.tile(ids, (count, 1)))
+    generated = generate(model, params, logits, h, length, rng, temperature, top_k)
+    return [prompt + vocab.decode(row) for row in generated]
+
+
+# Input checks: a bad argument fails here with its name and what to do, not deep inside NumPy.
+
+
+def _check_logits(logits):
+    logits = np.asarray(logits)
+    if logits.ndim != 2 or 0 in logits.shape:
+        raise ValueError(f"logits must have shape (B, V), one row per text, got shape {logits.shape}")
+    if logits.dtype.kind != "f":
+        raise TypeError(f"logits must be a float array, got dtype {logits.dtype}")
+    if np.isnan(logits).any() or np.isposinf(logits).any():
+        raise ValueError("logits hold NaN or +inf: the model that computed them has diverged")
+    if not np.isfinite(logits).any(axis=1).all():
+        raise ValueError("a row of the logits is all -inf: no character is left to draw")
+    return logits
+
+
+def _check_temperature(temperature):
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float, np.integer, np.floating))
+        or not math.isfinite(temperature)
+        or temperature < 0
+    ):
+        raise ValueError(
+            f"the temperature must be a number >= 0 (0: the likeliest character, 1: the model as it is), "
+            f"got {temperature!r}"
+        )
+    return float(temperature)
+
+
+def _check_top_k(k):
+    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
+        raise ValueError(f"top_k must be None (no filtering) or an int >= 1, got {k!r}")
+    return k
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a np.random.Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}"
+        )
+
+
+def _check_prompt(vocab, prompt):
+    """The prompt's ids as a (1, P) row, or one ValueError naming what is wrong with it."""
+    if not isinstance(prompt, str):
+        raise TypeError(f"the prompt must be a str, got {type(prompt).__name__}")
+    if not prompt:
+        raise ValueError("the prompt is empty; give at least one character to start from, e.g. '\\n'")
+    unknown = sorted(set(prompt) - vocab.stoi.keys())
+    if unknown:
+        raise ValueError(
+            f"the prompt has characters outside the model's vocabulary: {', '.join(map(repr, unknown))}; "
+            f"use only the {len(vocab)} characters it was trained on"
+        )
+    return vocab.encode(prompt)[None, :]
