@@ -1,98 +1,348 @@
-"""Time one training step of rnnlib's reference RNN and GRU beside torch.nn.RNN / torch.nn.GRU on CPU.
+"""Time whole training steps of rnnlib's reference GRU and RNN beside PyTorch's, on this CPU.
 
-    python tools/benchmark.py                 # B=32, T=64, H=256, V=65, float32
-    python tools/benchmark.py --repeats 50
+    python tools/benchmark.py                  # the speed table: two sizes, one and two threads
+    python tools/benchmark.py --rounds 60      # more rounds: steadier medians on a busy machine
+    python tools/benchmark.py --quality 180    # also: train both for 180 s each, validation losses
 
-A step is a character-level language model's forward and backward pass over one (B, T) window:
-one-hot inputs, the recurrent layer, the output layer, mean cross-entropy, and every gradient (no
-optimizer update). Both sides get the same shapes, dtype and number of threads (the cores this process
-may run on; NumPy's BLAS uses them all unless OPENBLAS_NUM_THREADS says otherwise), and the table shows
-the median time per step. PyTorch is optional: without it only rnnlib is timed.
+A step is what training does with one window: forward, backward, gradient clipping by global norm (5)
+and an Adam update (lr 3e-3), in float32. rnnlib runs lm_forward, lm_backward, optim.clip_grad_norm and
+optim.adam_step of the reference (solutions/rnnlib). PyTorch runs the same model (one-hot inputs into
+nn.GRU(input_size=V) or nn.RNN, nn.Linear, mean cross-entropy, clip_grad_norm_, torch.optim.Adam) and the
+model a PyTorch user writes (nn.Embedding(V, 64) -> nn.GRU / nn.RNN -> nn.Linear). Throughput is
+characters per second, B*T over the median time of a step; the ratio is rnnlib's over PyTorch's (above 1:
+rnnlib is faster).
+
+Each thread count runs in a process of its own, with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set before
+NumPy loads and torch.set_num_threads, so NumPy's BLAS and torch use the same number of threads. Within a
+process the implementations take turns, one step each per round, so a load from other programs falls on
+all of them alike; the table also prints the load averages before and after. OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE, if set, are printed: they are meant for old OpenBLAS builds and slow a current NumPy
+(unset them for this command alone: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python tools/benchmark.py).
+
+The peak memory of a training step of lesson 10's model (GRU, B=64, T=64, H=256) is measured with
+tracemalloc, which sees NumPy's arrays. Needs torch (the test-only dependency: pip install -e '.[torch]').
 """
 
 import argparse
+import datetime
+import json
 import os
+import platform
 import statistics
+import subprocess
+import sys
 import time
+import tracemalloc
+from pathlib import Path
 
-import numpy as np
+os.environ["RNNLIB"] = "reference"  # time the reference, whatever state the student copy is in
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-os.environ.setdefault("RNNLIB", "reference")  # time the reference, whatever state the student copy is in
-
-from rnnlib import gru, rnn  # noqa: E402
+SIZES = ({"H": 256, "B": 64, "T": 64}, {"H": 128, "B": 32, "T": 100})
+THREADS = (1, 2)
+V, EMBEDDING, LR, CLIP = 65, 64, 3e-3, 5.0
+TUNING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=64, help="window length T")
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--vocab", type=int, default=65)
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=30, help="timed steps of each implementation")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps of each first")
+    parser.add_argument(
+        "--quality", type=float, metavar="SECONDS", help="train each for SECONDS on Shakespeare"
+    )
+    parser.add_argument("--quality-threads", type=int, default=1)
+    # What a subprocess runs, with its thread count already in the environment:
+    parser.add_argument("--worker", choices=("speed", "quality"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    B, T, H, V = args.batch, args.steps, args.hidden, args.vocab
+    if args.quality is not None and args.quality <= 0:
+        parser.error("--quality needs a positive number of seconds")
+    if args.worker == "speed":
+        print(json.dumps(_speed_rows(args.rounds, args.warmup)))
+        return
+    if args.worker == "quality":
+        print(json.dumps(_quality(args.quality)))
+        return
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    rng = np.random.default_rng(0)
-    inputs, targets = rng.integers(V, size=(B, T)), rng.integers(V, size=(B, T))
-    blas = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or cores
-    print(f"one training step (forward + backward), B={B} T={T} H={H} V={V} float32")
-    print(f"threads: torch {cores} (set), NumPy's BLAS {blas} (OPENBLAS_NUM_THREADS, default: every core)")
-
-    print(f"{'model':<6}{'rnnlib ms/step':>16}{'torch ms/step':>15}{'rnnlib / torch':>16}")
-    for name, model in (("RNN", rnn), ("GRU", gru)):
-        params = model.init_params(V, H, np.random.default_rng(0), dtype=np.float32)
-        h0 = np.zeros((B, H), dtype=np.float32)
-
-        def numpy_step(model=model, params=params, h0=h0):
-            _, _, cache = model.lm_forward(params, inputs, targets, h0)
-            model.lm_backward(cache)
-
-        numpy_ms = _median_ms(numpy_step, args.repeats)
-        torch_step = _torch_step(name, B, T, H, V, inputs, targets, cores)
-        if torch_step is None:
-            print(f"{name:<6}{numpy_ms:>16.1f}{'(no torch)':>15}")
-            continue
-        torch_ms = _median_ms(torch_step, args.repeats)
-        print(f"{name:<6}{numpy_ms:>16.1f}{torch_ms:>15.1f}{numpy_ms / torch_ms:>16.2f}")
+    _print_machine()
+    print(f"\ntraining steps (forward, backward, clip, Adam), float32, V={V}; median of {args.rounds} rounds")
+    print(
+        f"{'threads':>7} {'B':>3} {'T':>4} {'H':>4} {'model':<5} {'rnnlib':>9} {'torch':>9} {'ratio':>6}"
+        f" {'torch+emb':>10} {'ratio':>6}   (characters per second)"
+    )
+    for threads in THREADS:
+        for row in _in_subprocess(
+            threads, "--worker", "speed", "--rounds", str(args.rounds), "--warmup", str(args.warmup)
+        ):
+            same, user = row["torch"], row["torch_embedding"]
+            print(
+                f"{threads:>7} {row['B']:>3} {row['T']:>4} {row['H']:>4} {row['model']:<5} "
+                f"{row['rnnlib']:>9,.0f} {same:>9,.0f} {row['rnnlib'] / same:>6.2f} "
+                f"{user:>10,.0f} {row['rnnlib'] / user:>6.2f}"
+            )
+    print(f"load averages after: {_load()}")
+    _print_memory()
+    if args.quality:
+        _print_quality(args.quality, args.quality_threads)
 
 
-def _torch_step(name, B, T, H, V, inputs, targets, cores):
-    """A function running the same step in PyTorch, or None when torch is not installed."""
+def _in_subprocess(threads, *args):
+    env = dict(
+        os.environ,
+        OPENBLAS_NUM_THREADS=str(threads),
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+    )
+    out = subprocess.run(
+        [sys.executable, __file__, *args], env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def _print_machine():
+    import numpy as np
+    import torch
+
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    print(
+        f"{datetime.datetime.now():%Y-%m-%d %H:%M}  {platform.node()}  {_cpu_name()}, "
+        f"{os.cpu_count()} cores  load averages {_load()}"
+    )
+    print(
+        f"Python {platform.python_version()}, NumPy {np.__version__} ({blas['name']} {blas['version']}), "
+        f"torch {torch.__version__}"
+    )
+    print("  ".join(f"{name}={os.environ.get(name, '(unset)')}" for name in TUNING))
+
+
+def _cpu_name():
     try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(cores)
-    torch.manual_seed(0)
-    if name == "RNN":
-        layer = torch.nn.RNN(V, H, nonlinearity="tanh", batch_first=True)
-    else:
-        layer = torch.nn.GRU(V, H, batch_first=True)
-    head = torch.nn.Linear(H, V)
-    inputs_t, targets_t = torch.from_numpy(inputs), torch.from_numpy(targets)
-    h0 = torch.zeros(1, B, H)
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
-    def step():
-        for p in (*layer.parameters(), *head.parameters()):
-            p.grad = None
-        X = torch.nn.functional.one_hot(inputs_t, V).float()
-        Hs, _ = layer(X, h0)
-        loss = torch.nn.functional.cross_entropy(head(Hs).reshape(B * T, V), targets_t.reshape(B * T))
-        loss.backward()
+
+def _load():
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
+
+# The steps, one function per implementation, each closing over its own parameters and optimiser.
+
+
+def _rnnlib_step(model, H, B, T, rng):
+    """One training step of rnnlib: a function of (inputs, targets) ids (B, T)."""
+    import numpy as np
+
+    from rnnlib import optim
+
+    params = model.init_params(V, H, rng, dtype=np.float32)
+    state = optim.adam_init(params)
+    h0 = np.zeros((B, H), dtype=np.float32)
+
+    def step(inputs, targets):
+        _, _, cache = model.lm_forward(params, inputs, targets, h0)
+        grads, _ = model.lm_backward(cache)
+        optim.clip_grad_norm(grads, CLIP)
+        optim.adam_step(params, grads, state, LR)
 
     return step
 
 
-def _median_ms(step, repeats, warmup=3):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+class _TorchModel:
+    """PyTorch's language model: one-hot rows (embedding=False) or nn.Embedding, the layer, nn.Linear."""
+
+    def __init__(self, kind, H, embedding):
+        import torch
+
+        self.embedding = torch.nn.Embedding(V, EMBEDDING) if embedding else None
+        layer = torch.nn.GRU if kind == "GRU" else torch.nn.RNN
+        self.layer = layer(EMBEDDING if embedding else V, H, batch_first=True)
+        self.head = torch.nn.Linear(H, V)
+        modules = [m for m in (self.embedding, self.layer, self.head) if m is not None]
+        self.parameters = [p for m in modules for p in m.parameters()]
+        self.optimizer = torch.optim.Adam(self.parameters, lr=LR)
+
+    def loss(self, inputs, targets, h0):
+        import torch.nn.functional as F
+
+        X = self.embedding(inputs) if self.embedding else F.one_hot(inputs, V).float()
+        Hs, h_last = self.layer(X, h0)
+        return F.cross_entropy(self.head(Hs).reshape(-1, V), targets.reshape(-1)), h_last
+
+    def step(self, inputs, targets, h0):
+        import torch
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss, h_last = self.loss(inputs, targets, h0)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.parameters, CLIP)
+        self.optimizer.step()
+        return loss.item(), h_last.detach()
+
+
+def _torch_step(kind, H, B, embedding):
+    import torch
+
+    model = _TorchModel(kind, H, embedding)
+    h0 = torch.zeros(1, B, H)
+
+    def step(inputs, targets):
+        model.step(torch.from_numpy(inputs), torch.from_numpy(targets), h0)
+
+    return step
+
+
+def _speed_rows(rounds, warmup):
+    """In a worker process: characters per second of every implementation, each size, both models."""
+    import numpy as np
+    import torch
+
+    from rnnlib import gru, rnn
+
+    torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
+    torch.manual_seed(0)
+    rows = []
+    for size in SIZES:
+        H, B, T = size["H"], size["B"], size["T"]
+        rng = np.random.default_rng(0)
+        inputs, targets = rng.integers(V, size=(B, T)), rng.integers(V, size=(B, T))
+        for kind, model in (("GRU", gru), ("RNN", rnn)):
+            steps = {
+                "rnnlib": _rnnlib_step(model, H, B, T, rng),
+                "torch": _torch_step(kind, H, B, embedding=False),
+                "torch_embedding": _torch_step(kind, H, B, embedding=True),
+            }
+            seconds = {name: [] for name in steps}
+            order = list(steps)
+            for i in range(warmup + rounds):
+                for name in order[i % 3 :] + order[: i % 3]:  # take turns, and rotate who goes first
+                    start = time.perf_counter()
+                    steps[name](inputs, targets)
+                    if i >= warmup:
+                        seconds[name].append(time.perf_counter() - start)
+            rows.append(
+                {**size, "model": kind, **{k: B * T / statistics.median(v) for k, v in seconds.items()}}
+            )
+    return rows
+
+
+def _print_memory():
+    """The peak of one training step of lesson 10's GRU, and what its cache holds."""
+    import numpy as np
+
+    from rnnlib import gru
+
+    B, T, H = 64, 64, 256
+    rng = np.random.default_rng(0)
+    inputs, targets = rng.integers(V, size=(B, T)), rng.integers(V, size=(B, T))
+    tracemalloc.start()
+    step = _rnnlib_step(gru, H, B, T, rng)
+    step(inputs, targets)  # Adam's state exists from here on
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    step(inputs, targets)
+    peak = tracemalloc.get_traced_memory()[1] - held
+    params = gru.init_params(V, H, rng, dtype=np.float32)
+    _, _, cache = gru.lm_forward(params, inputs, targets, None)
+    tracemalloc.stop()
+    arrays = list({id(a): a for a in _arrays(cache) if a.dtype.kind == "f"}.values())  # Hs is there twice
+    floats = sum(a.size for a in arrays)
+    btv = [a.shape for a in arrays if a.size == B * T * V]
+    print(
+        f"\nmemory of a training step of lesson 10's GRU (B={B}, T={T}, H={H}, float32, Adam): peak "
+        f"{peak / 2**20:.1f} MiB above the {held / 2**20:.1f} MiB held between steps"
+    )
+    print(
+        f"  lm_forward's cache: {floats:,} floats = {floats / (B * T * H):.1f} B*T*H; arrays of B*T*V "
+        f"floats in it: {len(btv)} {btv}"
+    )
+
+
+def _arrays(value):
+    if hasattr(value, "dtype"):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _arrays(item)
+
+
+def _print_quality(seconds, threads):
+    print(
+        f"\ntraining on tinyshakespeare for {seconds:g} s each (GRU, B=64, T=64, H=256, Adam lr {LR}, "
+        f"clip {CLIP}, same initial weights, {threads} thread(s), taking turns step by step)"
+    )
+    result = _in_subprocess(threads, "--worker", "quality", "--quality", str(seconds))
+    for name in ("rnnlib", "torch"):
+        r = result[name]
+        print(
+            f"  {name:<7} {r['steps']:>5} steps, {r['chars_per_s']:>8,.0f} characters/s, "
+            f"validation loss {r['val_loss']:.3f} nats/char"
+        )
+
+
+def _quality(seconds):
+    """In a worker process: train rnnlib's GRU and torch's from the same weights, for the same time."""
+    import numpy as np
+    import torch
+
+    from rnnlib import data, gru, optim
+    from rnnlib.train import evaluate
+
+    torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
+    B, T, H = 64, 64, 256
+    text = data.load_corpus("tinyshakespeare")
+    vocab = data.Vocabulary(text)
+    train_ids, val_ids = data.train_val_split(vocab.encode(text))
+    epoch = list(data.windows(data.make_streams(train_ids, B), T))
+    params = gru.init_params(len(vocab), H, np.random.default_rng(0), dtype=np.float32)
+    torch_model = _TorchModel("GRU", H, embedding=False)
+    with torch.no_grad():  # the same weights: torch keeps W^T, gates in the same order r, z, n
+        for name, value in (
+            ("weight_ih_l0", params["Wx"].T),
+            ("weight_hh_l0", params["Wh"].T),
+            ("bias_ih_l0", params["bx"]),
+            ("bias_hh_l0", params["bh"]),
+        ):
+            getattr(torch_model.layer, name).copy_(torch.from_numpy(np.ascontiguousarray(value)))
+        torch_model.head.weight.copy_(torch.from_numpy(np.ascontiguousarray(params["Why"].T)))
+        torch_model.head.bias.copy_(torch.from_numpy(params["by"]))
+    state = optim.adam_init(params)
+    h = np.zeros((B, H), dtype=np.float32)
+    th = torch.zeros(1, B, H)
+    clock = {"rnnlib": 0.0, "torch": 0.0}
+    steps = {"rnnlib": 0, "torch": 0}
+    while min(clock.values()) < seconds:
+        for name in clock:
+            if clock[name] >= seconds:
+                continue
+            i = steps[name] % len(epoch)
+            inputs, targets = epoch[i]
+            start = time.perf_counter()
+            if name == "rnnlib":
+                h = np.zeros_like(h) if i == 0 else h  # a new epoch starts from zero, as in rnnlib.train
+                _, h, cache = gru.lm_forward(params, inputs, targets, h)
+                grads, _ = gru.lm_backward(cache)
+                optim.clip_grad_norm(grads, CLIP)
+                optim.adam_step(params, grads, state, LR)
+            else:
+                th = torch.zeros_like(th) if i == 0 else th
+                _, th = torch_model.step(torch.from_numpy(inputs), torch.from_numpy(targets), th)
+            clock[name] += time.perf_counter() - start
+            steps[name] += 1
+    val = {"rnnlib": evaluate(gru, params, val_ids, B, T)}
+    with torch.no_grad():
+        total, count, th = 0.0, 0, torch.zeros(1, B, H)
+        for inputs, targets in data.windows(data.make_streams(val_ids, B), T):
+            loss, th = torch_model.loss(torch.from_numpy(inputs), torch.from_numpy(targets), th)
+            total, count = total + loss.item(), count + 1
+        val["torch"] = total / count
+    return {
+        name: {"steps": steps[name], "chars_per_s": steps[name] * B * T / clock[name], "val_loss": val[name]}
+        for name in clock
+    }
 
 
 if __name__ == "__main__":

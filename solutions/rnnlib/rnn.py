@@ -124,10 +124,11 @@ def rnn_backward(dHs, cache):
     B, T, H = Hs.shape
     ### BEGIN SOLUTION
     Delta = np.empty_like(Hs)
+    Whh_T = np.ascontiguousarray(Whh.T)  # BLAS multiplies by this copy faster than by the view Whh.T
     dh_next = np.zeros_like(h0)
     for t in reversed(range(T)):
         delta_t = (dHs[:, t] + dh_next) * (1 - Hs[:, t] ** 2)
-        dh_next = delta_t @ Whh.T
+        dh_next = delta_t @ Whh_T
         Delta[:, t] = delta_t
     dh0 = dh_next
     Hprev = np.concatenate([h0[:, None], Hs[:, :-1]], axis=1)
