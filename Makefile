@@ -20,7 +20,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(VENV)/.installed
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir='$(CURDIR)' notebooks/00_welcome.ipynb
 
-test: $(VENV)/.installed $(VENV)/.torch
+test: $(VENV)/.installed $(VENV)/.torch $(VENV)/.browser
 	$(VENV)/bin/ruff check .
 	RNNLIB=reference $(VENV)/bin/pytest -n 2 --dist loadfile
 
@@ -51,6 +51,16 @@ endif
 # an unpinned torch would pull a multi-GB CUDA build.
 $(VENV)/.torch: $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check 'torch==2.13.0'
+	touch $@
+
+# The browser tests (pytest -m browser) drive the system's Chromium through Playwright; Playwright's own
+# browser download cannot run here. As root with apt-get, Chromium is installed; otherwise those tests skip.
+$(VENV)/.browser: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[browser]'
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium is not installed (apt-get install chromium): the browser tests will skip."; fi
 	touch $@
 
 clean:
