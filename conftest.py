@@ -27,7 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 settings.register_profile("course", derandomize=True, deadline=None)
 settings.load_profile("course")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 _packages = {}
 
 
