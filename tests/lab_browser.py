@@ -2,7 +2,8 @@
 
 Shared by tests/test_browser.py and tools/screenshots.py. Playwright (the `browser` extra) is only the
 driver: its own browser download cannot run here, so Chromium is the system's (`apt-get install
-chromium`). Every wait is on a condition in the page, with a bound; nothing sleeps.
+chromium`). Every wait is for a condition (in the page, or in the server's report on a kernel), with a
+bound; nothing sleeps for a guessed time.
 """
 
 import contextlib
@@ -74,11 +75,16 @@ def open_lab(page, lab, path=""):
     page.goto(f"{lab.url}/lab/tree/{path}?reset" if path else f"{lab.url}/lab?reset")
     page.wait_for_function("() => window.jupyterapp !== undefined")
     page.evaluate("async () => { await window.jupyterapp.restored; }")
-    page.wait_for_selector("#filebrowser .jp-DirListing-item")
 
 
-def file_browser_names(page):
-    """The names the file browser lists, once it lists something (empty if it is hidden)."""
+def file_browser_names(page, seconds=15):
+    """The names the file browser lists, once it lists something (empty if it still lists nothing)."""
+    from playwright.sync_api import TimeoutError
+
+    try:
+        page.wait_for_selector("#filebrowser .jp-DirListing-item", timeout=seconds * 1000)
+    except TimeoutError:
+        return []
     return page.eval_on_selector_all(
         "#filebrowser:not(.lm-mod-hidden) .jp-DirListing-itemText", "items => items.map(e => e.textContent)"
     )

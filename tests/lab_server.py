@@ -22,9 +22,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 # Settings a test's JupyterLab starts with, in a settings folder of its own (never the user's):
-# nothing is ever saved into the course's notebooks, every cell is in the page (not only those in
-# view) so each can be inspected, a notebook's kernel stops when it is closed, and no notification asks
-# about news over the picture.
+# nothing is ever saved into the course's notebooks, every cell is laid out in the page (JupyterLab's
+# default, content-visibility, skips the layout of cells out of view, so their equations measure wrong),
+# a notebook's kernel stops when it is closed, and no notification asks about news over the picture.
 TEST_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "kernelShutdown": True},
