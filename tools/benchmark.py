@@ -10,7 +10,8 @@ optim.adam_step of the reference (solutions/rnnlib). PyTorch runs the same model
 nn.GRU(input_size=V) or nn.RNN, nn.Linear, mean cross-entropy, clip_grad_norm_, torch.optim.Adam) and the
 model a PyTorch user writes (nn.Embedding(V, 64) -> nn.GRU / nn.RNN -> nn.Linear). Throughput is
 characters per second, B*T over the median time of a step; the ratio is rnnlib's over PyTorch's (above 1:
-rnnlib is faster).
+rnnlib is faster). With one thread, "CPU ratio" is the ratio for PyTorch's same model measured in the
+process's CPU time instead, which time spent waiting for a busy core does not inflate.
 
 Each thread count runs in a process of its own, with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set before
 NumPy loads and torch.set_num_threads, so NumPy's BLAS and torch use the same number of threads. Within a
@@ -68,7 +69,7 @@ def main():
     print(f"\ntraining steps (forward, backward, clip, Adam), float32, V={V}; median of {args.rounds} rounds")
     print(
         f"{'threads':>7} {'B':>3} {'T':>4} {'H':>4} {'model':<5} {'rnnlib':>9} {'torch':>9} {'ratio':>6}"
-        f" {'torch+emb':>10} {'ratio':>6}   (characters per second)"
+        f" {'torch+emb':>10} {'ratio':>6} {'CPU ratio':>9}   (characters per second)"
     )
     for threads in THREADS:
         for row in _in_subprocess(
@@ -78,7 +79,8 @@ def main():
             print(
                 f"{threads:>7} {row['B']:>3} {row['T']:>4} {row['H']:>4} {row['model']:<5} "
                 f"{row['rnnlib']:>9,.0f} {same:>9,.0f} {row['rnnlib'] / same:>6.2f} "
-                f"{user:>10,.0f} {row['rnnlib'] / user:>6.2f}"
+                f"{user:>10,.0f} {row['rnnlib'] / user:>6.2f} "
+                + (f"{row['cpu_ratio']:>9.2f}" if threads == 1 else f"{'-':>9}")
             )
     print(f"load averages after: {_load()}")
     _print_memory()
@@ -216,16 +218,18 @@ def _speed_rows(rounds, warmup):
                 "torch_embedding": _torch_step(kind, H, B, embedding=True),
             }
             seconds = {name: [] for name in steps}
+            cpu = {name: [] for name in steps}
             order = list(steps)
             for i in range(warmup + rounds):
                 for name in order[i % 3 :] + order[: i % 3]:  # take turns, and rotate who goes first
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     steps[name](inputs, targets)
                     if i >= warmup:
                         seconds[name].append(time.perf_counter() - start)
-            rows.append(
-                {**size, "model": kind, **{k: B * T / statistics.median(v) for k, v in seconds.items()}}
-            )
+                        cpu[name].append(time.process_time() - start_cpu)
+            speeds = {k: B * T / statistics.median(v) for k, v in seconds.items()}
+            cpu_ratio = statistics.median(cpu["torch"]) / statistics.median(cpu["rnnlib"])
+            rows.append({**size, "model": kind, **speeds, "cpu_ratio": cpu_ratio})
     return rows
 
 
