@@ -137,9 +137,9 @@ def trained(corpus, tmp_path):
     ("args", "message"),
     [
         (["--prompt", "zebra?"], "outside the model's vocabulary: '?', 'z'"),
-        (["--prompt", ""], "the prefix is empty"),
-        (["--temperature", "0"], "the temperature must be a number > 0"),
-        (["--temperature", "-1"], "the temperature must be a number > 0"),
+        (["--prompt", ""], "the prompt is empty"),
+        (["--temperature", "-1"], "the temperature must be a number >= 0"),
+        (["--top-k", "0"], "top_k must be None (no filtering) or an int >= 1, got 0"),
     ],
 )
 def test_sample_refuses_bad_input_with_one_line(trained, args, message):

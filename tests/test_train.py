@@ -153,7 +153,7 @@ def test_sample_is_deterministic_for_a_seed_and_emits_only_vocabulary_characters
     assert first == again != other
     assert first.startswith("the ") and len(first) == 54
     assert set(first) <= set(vocab.chars)
-    with pytest.raises(ValueError, match="prefix"):
+    with pytest.raises(ValueError, match="the prompt is empty"):
         sample(rnn, params, vocab, "", 5, np.random.default_rng(0))
 
 
@@ -279,7 +279,8 @@ def test_sample_temperature_sharpens_and_is_checked():
     cold = sample(rnn, params, vocab, "the ", 200, np.random.default_rng(3), temperature=0.1)[4:]
     warm = sample(rnn, params, vocab, "the ", 200, np.random.default_rng(3), temperature=1.0)[4:]
     assert cold.count("t") > 190 and warm.count("t") < cold.count("t")
-    for bad in (0, -1.0, float("nan")):
+    assert sample(rnn, params, vocab, "the ", 30, np.random.default_rng(0), temperature=0)[4:] == "t" * 30
+    for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="temperature"):
             sample(rnn, params, vocab, "the ", 5, np.random.default_rng(0), temperature=bad)
     with pytest.raises(ValueError, match=r"outside the model's vocabulary: 'Q', 'z'"):

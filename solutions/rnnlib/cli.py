@@ -22,7 +22,8 @@ from . import PROJECT_ROOT, checkpoint, data
 from .baselines import bigram_perplexity, unigram_perplexity
 from .checks import _not_done
 from .config import DTYPES, MODELS, OPTIMIZERS, Config
-from .train import RunState, measure, sample, train
+from .sample import sample
+from .train import RunState, measure, train
 
 CHECKPOINTS = PROJECT_ROOT / "checkpoints"
 # What --resume may change: how the run goes on, not what the saved arrays mean.
@@ -222,6 +223,7 @@ def sample_command(args):
         args.length,
         np.random.default_rng(args.seed),
         temperature=args.temperature,
+        top_k=args.top_k,
     )
     print(text)
     return 0
@@ -329,7 +331,10 @@ def _parser():
         "--temperature",
         type=float,
         default=1.0,
-        help="below 1: safer, more repetitive; above 1: wilder (default: %(default)s)",
+        help="below 1: safer (0: always the likeliest); above 1: wilder (default: %(default)s)",
+    )
+    sample_parser.add_argument(
+        "--top-k", type=int, default=None, help="draw only among the k likeliest characters (default: all)"
     )
     sample_parser.add_argument(
         "--seed", type=int, default=0, help="the same seed gives the same text (default: %(default)s)"
