@@ -3,24 +3,22 @@
 The passing half is nbval itself: the suite collects notebooks/ and solutions/exercises/ with
 --nbval-lax, so every cell runs and every check cell's line must match the committed one; and the
 conftest runs lesson N as a student who has done the exercises of lessons up to N and none after, so
-each lesson also stands alone. This file runs the student versions (rnnlib/ stubs, exercises/ problem
-sets) and asserts that every check cell stops, with a one-line message naming the exercise and the
-file to edit.
+each lesson also stands alone. This file runs the lessons on the student's stubbed rnnlib/ and asserts
+that every check cell stops, with a one-line message naming the exercise and the file to edit (the
+problem sets: tests/test_problem_sets.py).
 """
 
-import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from student_run import error_of, run_as_student
 
 from rnnlib import PROJECT_ROOT
 
 CHECK_MARK = "#NBVAL_CHECK_OUTPUT"
 LESSONS = sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-PROBLEM_SETS = sorted((PROJECT_ROOT / "exercises").glob("*.ipynb"))
 NOT_DONE = re.compile(r"Exercise (\d+\.\d+) is not done yet: implement [\w.]+ in rnnlib/\w+\.py")
 TITLE = re.compile(r'(?:with check\("Exercise |check_exercise\(")(\d+\.\d+)')
 
@@ -29,47 +27,18 @@ def _check_cells(notebook):
     return [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(CHECK_MARK + "\n")]
 
 
-def _run_as_student(path, package=None):
-    """Execute the notebook at ``path`` with the student's rnnlib/ (or the package folder ``package``)."""
-    notebook = nbformat.read(path, as_version=4)
-    env = {k: v for k, v in os.environ.items() if k != "RNNLIB"}
-    if package is not None:
-        env["RNNLIB"] = str(package)
-    client = NotebookClient(
-        notebook,
-        kernel_name="python3",
-        timeout=600,
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute(env=env)
-    return notebook
-
-
-def _error(cell):
-    return next((o for o in cell.outputs if o.output_type == "error"), None)
-
-
 def _name(path):
     return path.name
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=_name)
 def test_every_check_cell_of_a_lesson_fails_on_the_stubs_with_a_one_line_message(path):
-    for cell in _check_cells(_run_as_student(path)):
-        error = _error(cell)
+    for cell in _check_cells(run_as_student(path)):
+        error = error_of(cell)
         assert error is not None, f"{path.name}: this check passed on the stubs:\n{cell.source}"
         assert error.ename == "ExerciseNotDone", f"{path.name}: {error.ename}: {error.evalue}"
         assert NOT_DONE.fullmatch(error.evalue), error.evalue
         assert error.traceback == [f"ExerciseNotDone: {error.evalue}"]
-
-
-@pytest.mark.parametrize("path", PROBLEM_SETS, ids=_name)
-def test_every_check_cell_of_a_problem_set_fails_before_it_is_answered(path):
-    cells = _check_cells(_run_as_student(path))
-    assert cells, f"{path.name} has no check cell"
-    for cell in cells:
-        assert _error(cell) is not None, f"{path.name}: this check passed unanswered:\n{cell.source}"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=_name)

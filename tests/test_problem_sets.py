@@ -14,13 +14,12 @@ title, and the title to name the problem the check follows.
 
 import ast
 import importlib.util
-import os
 import re
 from functools import cache
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from student_run import error_of, run_as_student
 
 from rnnlib import PROJECT_ROOT
 
@@ -45,22 +44,7 @@ def _name(path):
 
 @cache
 def _run_unanswered(path):
-    """The student copy at ``path`` executed with the student's rnnlib, from its own folder."""
-    notebook = nbformat.read(path, as_version=4)
-    env = {k: v for k, v in os.environ.items() if k != "RNNLIB"}  # the suite's own runs use the reference
-    client = NotebookClient(
-        notebook,
-        kernel_name="python3",
-        timeout=600,
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute(env=env)
-    return notebook
-
-
-def _error(cell):
-    return next((o for o in cell.outputs if o.output_type == "error"), None)
+    return run_as_student(path)
 
 
 def _code_cells(notebook):
@@ -89,7 +73,7 @@ def test_every_check_stops_with_one_line_naming_its_own_unanswered_problem(path)
     assert checks, f"{path.name} has no check cell"
     for number, cell in checks:
         where = f"{path.name}, cell {number}"
-        error = _error(cell)
+        error = error_of(cell)
         assert error is not None, f"{where}: this check passed unanswered:\n{cell.source}"
         assert error.ename in ONE_LINE_STOPS, f"{where}: {error.ename}: {error.evalue}"
         assert error.traceback == [f"{error.ename}: {error.evalue}"], f"{where}: more than one line"
@@ -108,7 +92,7 @@ def test_every_check_stops_with_one_line_naming_its_own_unanswered_problem(path)
 @pytest.mark.parametrize("path", STUDENT_SETS, ids=_name)
 def test_no_cell_of_an_unanswered_set_stops_with_anything_but_one_line(path):
     for number, cell in _code_cells(_run_unanswered(path)):
-        error = _error(cell)
+        error = error_of(cell)
         if error is None:
             continue
         where = f"{path.name}, cell {number}"
