@@ -31,8 +31,8 @@ takes either module. (In lessons 03-05 z_t named the logits; here z_t is the upd
 import numpy as np
 
 from . import validate
-from .data import one_hot
 from .losses import cross_entropy, cross_entropy_backward
+from .onehot import OneHot
 from .rnn import output_backward, output_forward
 
 
@@ -172,7 +172,7 @@ def lm_forward(params, inputs, targets, h0):
         raise ValueError(f"targets must have the shape of inputs {inputs.shape}, got {targets.shape}")
     validate.steps("inputs", inputs)
     h0 = validate.state("h0", h0, inputs.shape[0], H, Wx.dtype)
-    X = one_hot(inputs, V, dtype=Wx.dtype)
+    X = OneHot(inputs, V, dtype=Wx.dtype)  # one_hot(inputs, V) that stores only the ids
     Hs, gru_cache = gru_forward(X, h0, Wx, Wh, bx, bh)
     Z, out_cache = output_forward(Hs, Why, by)
     Z2d, y = Z.reshape(-1, V), targets.reshape(-1)
@@ -208,7 +208,7 @@ def lm_step(params, ids, h):
     V, H = Why.shape[1], Wh.shape[0]
     ids = validate.ids("ids", ids, V, ndim=1)
     h = validate.state("h", h, ids.shape[0], H, Wx.dtype)
-    h_next, _ = gru_step_forward(one_hot(ids, V, dtype=Wx.dtype), h, Wx, Wh, bx, bh)
+    h_next, _ = gru_step_forward(OneHot(ids, V, dtype=Wx.dtype), h, Wx, Wh, bx, bh)
     Z, _ = output_forward(h_next[:, None], Why, by)
     return Z[:, 0], h_next
 

@@ -257,3 +257,12 @@ def test_windows_refuse_a_length_that_does_not_fit():
         windows(streams, 7)
     with pytest.raises(ValueError):
         windows(streams, 0)
+
+
+def test_the_reference_caches_corpora_in_the_projects_data_folder(monkeypatch):
+    # The reference is loaded from solutions/rnnlib/ as a package of its own; its cache must still be
+    # the project's data/, not a second copy of every corpus under solutions/.
+    from rnnlib import PROJECT_ROOT, reference
+
+    monkeypatch.delenv("RNNLIB_DATA_DIR", raising=False)
+    assert reference("data").data_dir() == data.data_dir() == PROJECT_ROOT / "data"

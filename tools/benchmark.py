@@ -266,7 +266,10 @@ def _print_memory():
 
 
 def _arrays(value):
-    if hasattr(value, "dtype"):
+    """The NumPy arrays inside nested tuples and lists (a OneHot's are its ids, not floats)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
         yield value
     elif isinstance(value, (tuple, list)):
         for item in value:

@@ -16,7 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_DIR = Path(__file__).resolve().parent
+# rnnlib/ sits in the project's root; the reference, loaded by reference() below, in solutions/rnnlib/.
+PROJECT_ROOT = _PACKAGE_DIR.parent.parent if _PACKAGE_DIR.parent.name == "solutions" else _PACKAGE_DIR.parent
 REFERENCE_DIR = PROJECT_ROOT / "solutions" / "rnnlib"
 
 _choice = os.environ.get("RNNLIB", "") or "student"

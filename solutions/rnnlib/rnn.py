@@ -19,8 +19,8 @@ is not an exercise; rnnlib.gru has the same names, so rnnlib.train takes either 
 import numpy as np
 
 from . import validate
-from .data import one_hot
 from .losses import cross_entropy, cross_entropy_backward
+from .onehot import OneHot
 
 
 def rnn_step_forward(x, h_prev, Wxh, Whh, bh):
@@ -211,7 +211,7 @@ def lm_forward(params, inputs, targets, h0):
         raise ValueError(f"targets must have the shape of inputs {inputs.shape}, got {targets.shape}")
     validate.steps("inputs", inputs)
     h0 = validate.state("h0", h0, inputs.shape[0], H, Wxh.dtype)
-    X = one_hot(inputs, V, dtype=Wxh.dtype)
+    X = OneHot(inputs, V, dtype=Wxh.dtype)  # one_hot(inputs, V) that stores only the ids
     Hs, rnn_cache = rnn_forward(X, h0, Wxh, Whh, bh)
     Z, out_cache = output_forward(Hs, Why, by)
     Z2d, y = Z.reshape(-1, V), targets.reshape(-1)
@@ -247,7 +247,7 @@ def lm_step(params, ids, h):
     V, H = Wxh.shape
     ids = validate.ids("ids", ids, V, ndim=1)
     h = validate.state("h", h, ids.shape[0], H, Wxh.dtype)
-    h_next, _ = rnn_step_forward(one_hot(ids, V, dtype=Wxh.dtype), h, Wxh, Whh, bh)
+    h_next, _ = rnn_step_forward(OneHot(ids, V, dtype=Wxh.dtype), h, Wxh, Whh, bh)
     Z, _ = output_forward(h_next[:, None], Why, by)
     return Z[:, 0], h_next
 
