@@ -56,20 +56,20 @@ def test_torch_stays_out_of_the_student_environment_and_pinned_in_its_extra():
 
 
 def _binder():
-    env = yaml.safe_load((PROJECT_ROOT / "binder" / "environment.yml").read_text())
+    env = yaml.safe_load((PROJECT_ROOT / ".binder" / "environment.yml").read_text())
     return dict(_requirement(d) for d in env["dependencies"] if isinstance(d, str)), env["dependencies"]
 
 
 def test_binder_installs_the_packages_of_environment_yml_with_an_exact_python_and_the_package_last():
     binder, dependencies = _binder()
     conda, _ = _conda()
-    assert all(isinstance(d, str) for d in dependencies), "pip -e . belongs in binder/postBuild"
+    assert all(isinstance(d, str) for d in dependencies), "pip -e . belongs in .binder/postBuild"
     python = binder.pop("python")
     conda.pop("python")
     assert binder == conda
     minimum = tuple(int(n) for n in _pyproject()[0]["requires-python"].removeprefix(">=").split("."))
     exact = tuple(int(n) for n in python.removeprefix("=").split("."))
     assert python.startswith("=") and exact >= minimum, f"binder needs an exact python=X.Y, got {python!r}"
-    post_build = PROJECT_ROOT / "binder" / "postBuild"
-    assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
+    post_build = PROJECT_ROOT / ".binder" / "postBuild"
+    assert post_build.stat().st_mode & 0o111, ".binder/postBuild must be executable"
     assert "pip install --no-deps -e ." in post_build.read_text()
