@@ -48,6 +48,14 @@ def test_math_uses_only_macros_mathjax_defines(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_control_characters_in_the_text(path):
+    # "\text" typed into a Python string becomes a tab and "ext": MathJax then shows "ext", no error.
+    for number, cell in enumerate(nbformat.read(path, as_version=4).cells, start=1):
+        found = sorted({repr(c) for c in cell.source if c < " " and c != "\n"})
+        assert not found, f"{path.name}, cell {number}: control characters {', '.join(found)} in the source"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_executed_in_order_without_errors_or_machine_paths(path):
     code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" and c.source.strip()]
     counts = [c.execution_count for c in code]
