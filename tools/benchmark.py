@@ -20,6 +20,11 @@ all of them alike; the table also prints the load averages before and after. OPE
 OPENBLAS_L2_SIZE, if set, are printed: they are meant for old OpenBLAS builds and slow a current NumPy
 (unset them for this command alone: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python tools/benchmark.py).
 
+Every worker process keeps freed memory for reuse (rnnlib.memory.keep_freed_memory, which rnnlib.train
+calls when a run starts): without it, glibc gives each step's large arrays back to the operating system and
+the next step page-faults its way to them again. The setting is the process's, so PyTorch has it too. The
+page faults and the time of rnnlib's step with and without it are measured in processes of their own.
+
 The peak memory of a training step of lesson 10's model (GRU, B=64, T=64, H=256) is measured with
 tracemalloc, which sees NumPy's arrays. Needs torch (the test-only dependency: pip install -e '.[torch]').
 """
@@ -54,10 +59,18 @@ def main():
     )
     parser.add_argument("--quality-threads", type=int, default=1)
     # What a subprocess runs, with its thread count already in the environment:
-    parser.add_argument("--worker", choices=("speed", "quality"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("speed", "quality", "faults"), help=argparse.SUPPRESS)
+    parser.add_argument("--default-malloc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quality is not None and args.quality <= 0:
         parser.error("--quality needs a positive number of seconds")
+    if args.worker and not args.default_malloc:
+        from rnnlib.memory import keep_freed_memory
+
+        keep_freed_memory()
+    if args.worker == "faults":
+        print(json.dumps(_faults(args.rounds, args.warmup)))
+        return
     if args.worker == "speed":
         print(json.dumps(_speed_rows(args.rounds, args.warmup)))
         return
@@ -83,6 +96,7 @@ def main():
                 + (f"{row['cpu_ratio']:>9.2f}" if threads == 1 else f"{'-':>9}")
             )
     print(f"load averages after: {_load()}")
+    _print_faults(args.rounds, args.warmup)
     _print_memory()
     if args.quality:
         _print_quality(args.quality, args.quality_threads)
@@ -231,6 +245,42 @@ def _speed_rows(rounds, warmup):
             cpu_ratio = statistics.median(cpu["torch"]) / statistics.median(cpu["rnnlib"])
             rows.append({**size, "model": kind, **speeds, "cpu_ratio": cpu_ratio})
     return rows
+
+
+def _print_faults(rounds, warmup):
+    """rnnlib's step of lesson 10's GRU, one thread: glibc's default malloc, then freed memory kept."""
+    print("\none thread, a training step of lesson 10's GRU (B=64, T=64, H=256), in processes of their own:")
+    settings = ((["--default-malloc"], "glibc's defaults"), ([], "freed memory kept (rnnlib.memory)"))
+    for flags, setting in settings:
+        args = ["--worker", "faults", "--rounds", str(rounds), "--warmup", str(warmup)]
+        result = _in_subprocess(1, *args, *flags)
+        print(
+            f"  {setting:<36} {result['faults']:>6,.0f} page faults per step, "
+            f"{result['seconds'] * 1000:6.1f} ms per step (median)"
+        )
+
+
+def _faults(rounds, warmup):
+    """In a worker process: minor page faults per step of rnnlib's GRU step, and its median time."""
+    import resource
+
+    import numpy as np
+
+    from rnnlib import gru
+
+    B, T, H = 64, 64, 256
+    rng = np.random.default_rng(0)
+    inputs, targets = rng.integers(V, size=(B, T)), rng.integers(V, size=(B, T))
+    step = _rnnlib_step(gru, H, B, T, rng)
+    for _ in range(warmup):
+        step(inputs, targets)
+    seconds, before = [], resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(rounds):
+        start = time.perf_counter()
+        step(inputs, targets)
+        seconds.append(time.perf_counter() - start)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / rounds
+    return {"faults": faults, "seconds": statistics.median(seconds)}
 
 
 def _print_memory():
