@@ -18,9 +18,13 @@ import os
 import sys
 from pathlib import Path
 
+# rnnlib/ sits in the project's root, beside pyproject.toml; the reference, loaded by reference() below,
+# one level deeper, in solutions/rnnlib/.
 _PACKAGE_DIR = Path(__file__).resolve().parent
-# rnnlib/ sits in the project's root; the reference, loaded by reference() below, in solutions/rnnlib/.
-PROJECT_ROOT = _PACKAGE_DIR.parent.parent if _PACKAGE_DIR.parent.name == "solutions" else _PACKAGE_DIR.parent
+PROJECT_ROOT = next(
+    (d for d in (_PACKAGE_DIR.parent, _PACKAGE_DIR.parent.parent) if (d / "pyproject.toml").is_file()),
+    _PACKAGE_DIR.parent,
+)
 REFERENCE_DIR = PROJECT_ROOT / "solutions" / "rnnlib"
 
 _choice = os.environ.get("RNNLIB", "") or "student"

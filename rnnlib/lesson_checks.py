@@ -25,6 +25,7 @@ import numpy as np
 from . import reference
 from .checks import (
     CheckFailed,
+    _describe,
     call,
     check,
     expect_close,
@@ -34,6 +35,7 @@ from .checks import (
     expect_shape,
     expect_true,
 )
+from .onehot import OneHot
 
 EXERCISES = {}  # "3.2" -> (title, check function), in the order of the lessons
 
@@ -263,6 +265,19 @@ def _rnn_inputs(rng, B=3, T=5, m=4, H=6):
     return X, h0, rng.normal(size=(m, H)), rng.normal(scale=0.5, size=(H, H)), rng.normal(size=H)
 
 
+def _expect_onehot_input(function, quantity, run, reference_run, ids, m):
+    """``run(X)`` with X = OneHot(ids, m), the one-hot rows lm_forward gives a layer (rnnlib/onehot.py),
+    against ``reference_run`` on the full array: a layer that works on arrays but not on those would pass
+    its check and then fail in the lessons' training, far from the exercise at fault."""
+    X = OneHot(ids, m)
+    label = f"{function}: given X = OneHot(ids, V), the one-hot rows lm_forward gives it"
+    try:
+        got = run(X)
+    except Exception as error:
+        raise CheckFailed(f"{label}: your code raised {_describe(error)}") from None
+    expect_close(f"{label}: {quantity}", got, reference_run(np.asarray(X)))
+
+
 @exercise("3.1", "rnn_step_forward")
 def _rnn_step_forward():
     from .rnn import rnn_step_forward
@@ -286,6 +301,14 @@ def _rnn_step_forward():
     expect_close("rnn_step_forward: the h in its cache (cache[4])", cache[4], h)
     h32, _ = rnn_step_forward(*_float32(x, h_prev, Wxh, Whh, bh))
     _expect_dtype("rnn_step_forward: h for float32 inputs", h32, np.float32)
+    _expect_onehot_input(
+        "rnn_step_forward",
+        "h",
+        lambda x: rnn_step_forward(x, h_prev, Wxh, Whh, bh)[0],
+        lambda x: reference("rnn").rnn_step_forward(x, h_prev, Wxh, Whh, bh)[0],
+        _rng("3.1.1").integers(4, size=3),
+        4,
+    )
 
 
 @exercise("3.2", "rnn_forward")
@@ -321,6 +344,14 @@ def _rnn_forward():
     )
     Hs32, _ = rnn_forward(*_float32(*inputs))
     _expect_dtype("rnn_forward: Hs for float32 inputs", Hs32, np.float32)
+    _expect_onehot_input(
+        "rnn_forward",
+        "Hs",
+        lambda X: rnn_forward(X, h0, *weights)[0],
+        lambda X: reference("rnn").rnn_forward(X, h0, *weights)[0],
+        _rng("3.2.1").integers(4, size=(3, 5)),
+        4,
+    )
 
 
 @exercise("3.3", "output_forward")
@@ -402,6 +433,14 @@ def _rnn_backward():
     got32 = rnn_backward(*_float32(dHs), tuple(_float32(*cache)))
     for name, i in (("dWhh", 2), ("dX", 0)):
         _expect_dtype(f"rnn_backward: {name} for float32 inputs", got32[i], np.float32)
+    _expect_onehot_input(  # the cache of the reference's forward pass on X, as lm_backward hands it over
+        "rnn_backward",
+        "dWxh",
+        lambda X: rnn_backward(dHs, ref.rnn_forward(X, h0, Wxh, Whh, bh)[1])[2],
+        lambda X: ref.rnn_backward(dHs, ref.rnn_forward(X, h0, Wxh, Whh, bh)[1])[2],
+        _rng("4.2.1").integers(3, size=(2, 4)),
+        3,
+    )
 
 
 @exercise("4.3", "output_backward")
@@ -580,6 +619,14 @@ def _gru_step_forward():
     )
     h32, _ = gru_step_forward(*_float32(x, h_prev, Wx, Wh, bx, bh))
     _expect_dtype("gru_step_forward: h for float32 inputs", h32, np.float32)
+    _expect_onehot_input(
+        "gru_step_forward",
+        "h",
+        lambda x: gru_step_forward(x, h_prev, Wx, Wh, bx, bh)[0],
+        lambda x: ref.gru_step_forward(x, h_prev, Wx, Wh, bx, bh)[0],
+        _rng("7.1.1").integers(3, size=2),
+        3,
+    )
 
 
 @exercise("7.2", "gru_forward")
@@ -609,6 +656,14 @@ def _gru_forward():
     )
     Hs32, _ = gru_forward(*_float32(*inputs))
     _expect_dtype("gru_forward: Hs for float32 inputs", Hs32, np.float32)
+    _expect_onehot_input(
+        "gru_forward",
+        "Hs",
+        lambda X: gru_forward(X, h0, Wx, Wh, bx, bh)[0],
+        lambda X: ref.gru_forward(X, h0, Wx, Wh, bx, bh)[0],
+        _rng("7.2.1").integers(3, size=(2, 4)),
+        3,
+    )
 
 
 def _gru_gradients(function, got, expected, H, data_names):
@@ -678,6 +733,14 @@ def _gru_backward():
     got32 = gru_backward(*_float32(dHs), tuple(_float32(*cache)))
     for name, i in (("dWh", 3), ("dX", 0)):
         _expect_dtype(f"gru_backward: {name} for float32 inputs", got32[i], np.float32)
+    _expect_onehot_input(  # the cache of the reference's forward pass on X, as lm_backward hands it over
+        "gru_backward",
+        "dWx",
+        lambda X: gru_backward(dHs, ref.gru_forward(X, h0, Wx, Wh, bx, bh)[1])[2],
+        lambda X: ref.gru_backward(dHs, ref.gru_forward(X, h0, Wx, Wh, bx, bh)[1])[2],
+        _rng("8.2.1").integers(3, size=(2, 4)),
+        3,
+    )
 
 
 # Lesson 09: optimizers. Each step runs on params and a state of its own; the expected values come from

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from . import optim, reference
 from .data import make_streams, windows
 from .losses import bits_per_char, perplexity
-from .memory import keep_freed_memory
+from .memory import keep_freed_memory, release_freed_memory
 from .optim import clip_grad_norm, sgd_step
 
 # name -> (the state it starts from, its in-place update); SGD has no state and is train_step's own.
@@ -202,7 +202,6 @@ def train(
             raise ValueError(f"train: {name} must be a positive int, got {value!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"train: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    keep_freed_memory()  # each step's arrays reuse the last step's memory (rnnlib/memory.py)
     state = RunState() if state is None else state
     if state.step > steps:
         raise ValueError(f"train: the run is already at step {state.step}, past steps={steps}")
@@ -231,6 +230,7 @@ def train(
         return [_perplexity(loss) for loss in history["val_loss"]]
 
     bar = curve = None
+    keep_freed_memory()  # each step's arrays reuse the last step's memory (rnnlib/memory.py)
     start = time.perf_counter()
     seconds_before = state.seconds
     try:
@@ -291,6 +291,7 @@ def train(
             if stopping:
                 break
     finally:
+        release_freed_memory()  # what training kept goes back to the system, even after an error
         if bar is not None:
             bar.close()  # also when stopped early: the bar then shows where
         if curve is not None:

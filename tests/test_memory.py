@@ -3,6 +3,7 @@ page-faulting its way to fresh pages. Counted in page faults, not timed."""
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -10,16 +11,15 @@ import textwrap
 import pytest
 
 from rnnlib import PROJECT_ROOT
-from rnnlib.memory import keep_freed_memory
 
-glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's (Linux)")
+glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt and malloc_trim are glibc's")
 
 STEPS = textwrap.dedent(
     """
     import json, resource, sys
     import numpy as np
     from rnnlib import gru, optim
-    from rnnlib.memory import keep_freed_memory
+    from rnnlib.memory import keep_freed_memory, release_freed_memory
 
     kept = keep_freed_memory() if sys.argv[1] == "keep" else False
     rng = np.random.default_rng(0)
@@ -37,7 +37,13 @@ STEPS = textwrap.dedent(
     for _ in range(5):
         step()
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
-    print(json.dumps({"kept": kept, "faults": faults}))
+
+    def resident():  # bytes of memory the process holds, from /proc/self/statm
+        return int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()
+
+    held = resident()
+    release_freed_memory()
+    print(json.dumps({"kept": kept, "faults": faults, "held": held, "released": held - resident()}))
     """
 )
 
@@ -56,11 +62,6 @@ def _faults_per_step(setting):
 
 
 @glibc
-def test_glibc_agrees_to_keep_freed_memory():
-    assert keep_freed_memory() is True
-
-
-@glibc
 def test_with_freed_memory_kept_a_step_no_longer_page_faults_for_its_arrays():
     default, kept = _faults_per_step("default"), _faults_per_step("keep")
     assert kept["kept"] is True
@@ -69,13 +70,20 @@ def test_with_freed_memory_kept_a_step_no_longer_page_faults_for_its_arrays():
     assert kept["faults"] < default["faults"] / 10, f"default {default['faults']}, kept {kept['faults']}"
 
 
+@glibc
+def test_release_freed_memory_hands_what_training_kept_back_to_the_system():
+    kept = _faults_per_step("keep")
+    assert kept["released"] > 2**20, f"release_freed_memory gave back {kept['released']:,} bytes"
+
+
 def test_train_keeps_freed_memory(monkeypatch):
     import numpy as np
 
     from rnnlib import data, gru, train
 
     called = []
-    monkeypatch.setattr(train, "keep_freed_memory", lambda: called.append(True))
+    monkeypatch.setattr(train, "keep_freed_memory", lambda: called.append("keep"))
+    monkeypatch.setattr(train, "release_freed_memory", lambda: called.append("release"))
     vocab = data.Vocabulary("abc")
     ids = vocab.encode("abcabcab" * 8)
     params = gru.init_params(len(vocab), 4, np.random.default_rng(0))
@@ -91,4 +99,4 @@ def test_train_keeps_freed_memory(monkeypatch):
         progress=False,
         **settings,
     )
-    assert called == [True]
+    assert called == ["keep", "release"]  # kept while it trains, handed back when it is over

@@ -126,3 +126,52 @@ def test_the_cache_holds_no_array_of_b_t_v_floats_but_the_logits(model):
 
     big = [a.shape for a in arrays(cache) if a.size >= B * T * V_big]
     assert big == [(B * T, V_big)], f"arrays of B*T*V entries in the cache besides the logits: {big}"
+
+
+def test_arithmetic_comparisons_and_ufuncs_act_on_the_full_array(ids):
+    X, full = OneHot(ids, V), one_hot(ids, V)
+    W = np.random.default_rng(5).standard_normal((V, 3))
+    for made, expected in [
+        (X == 1, full == 1),  # without __array_ufunc__, == would compare identities and say False
+        (X * 2, full * 2),
+        (2 * X, 2 * full),
+        (-X, -full),
+        (X > 0, full > 0),
+        (np.matmul(X, W), full @ W),
+        (np.dot(X, W), full @ W),
+        (np.ones((2, 5)) @ X[0], np.ones((2, 5)) @ full[0]),
+    ]:
+        assert isinstance(made, np.ndarray) and np.array_equal(made, expected)
+
+
+def test_a_fortran_order_reshape_or_an_index_array_into_the_rows_get_the_full_arrays(ids):
+    X, full = OneHot(ids, V), one_hot(ids, V)
+    assert isinstance(X.reshape(15, V, order="C"), OneHot)
+    assert np.array_equal(X.reshape(15, V, order="F"), full.reshape(15, V, order="F"))
+    assert np.array_equal(X[:, 2, np.array([0, 3])], full[:, 2, np.array([0, 3])])
+
+
+def test_it_keeps_its_own_copy_of_the_ids_and_never_pretends_to_be_a_view(ids):
+    X = OneHot(ids, V)
+    ids[0, 0] = (ids[0, 0] + 1) % V  # the caller reuses its array: the cache's gradients must not change
+    assert X.ids[0, 0] != ids[0, 0]
+    with pytest.raises(ValueError, match="new array"):
+        np.asarray(X, copy=False)
+
+
+@pytest.mark.parametrize("number, module, name", [("3.2", rnn, "rnn_forward"), ("7.2", gru, "gru_forward")])
+def test_a_layer_that_refuses_onehot_rows_fails_its_own_check(monkeypatch, number, module, name):
+    from rnnlib.checks import CheckFailed, check
+    from rnnlib.lesson_checks import EXERCISES
+
+    layer = getattr(module, name)
+
+    def refuses_onehot(X, *args):  # right on arrays; np.asarray(X, copy=False) refuses a OneHot
+        return layer(np.asarray(X, copy=False), *args)
+
+    monkeypatch.setattr(module, name, refuses_onehot)
+    title, run = EXERCISES[number]
+    blamed = rf"^Exercise {number}: {name}: given X = OneHot\(ids, V\).*raised.*\(tests/test_onehot\.py, line"
+    with pytest.raises(CheckFailed, match=blamed):  # the layer's own line, not onehot.py's
+        with check(title):
+            run()
