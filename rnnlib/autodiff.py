@@ -300,8 +300,9 @@ def topological_order(root):
     Returns a list that holds ``root`` and every Tensor reachable through ``parents``, with each
     Tensor placed after all of its parents, so ``root`` comes last. A depth-first walk does it: a
     Tensor goes into the list once all of its parents are in. The walk uses a stack of its own, not
-    recursion: a graph is as deep as the network is long (an RNN of T = 300 steps is about 1,500
-    Tensors deep, beyond Python's recursion limit of about 1,000 calls).
+    recursion: a graph is as deep as the network is long (its longest path has three Tensors per RNN
+    step and ten per GRU step, so a GRU window of T = 100 is about 1,000 deep), and Python stops a
+    recursion at about 1,000 calls.
     """
     raise NotImplementedError("Exercise 12.5: implement topological_order, see notebooks/12_autodiff.ipynb")
 

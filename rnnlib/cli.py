@@ -8,7 +8,8 @@
     python -m rnnlib sample checkpoints/tinyshakespeare_gru.npz --prompt "ROMEO:" --temperature 0.8
 
 It runs the rnnlib that ``import rnnlib`` selects (yours, or the reference with RNNLIB=reference): on an
-exercise that is not done yet it says which, in one line. Errors are one line too, and exit with 1.
+exercise that is not done yet it says which, in one line. Errors are one line too, and exit with 1;
+Ctrl-C before training starts, or during evaluate or sample, changes nothing and exits with 130.
 """
 
 import argparse
@@ -16,6 +17,7 @@ import dataclasses
 import math
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +44,11 @@ def main(argv=None):
         if not_done is None:
             raise
         print(f"rnnlib {args.name}: {not_done}", file=sys.stderr)
-    except (checkpoint.CheckpointError, ValueError, FileNotFoundError, FloatingPointError) as error:
+    except (checkpoint.CheckpointError, ValueError, OSError, FloatingPointError) as error:
         print(f"rnnlib {args.name}: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:  # during training, _StopOnCtrlC and train_command handle it
+        print(f"rnnlib {args.name}: stopped by Ctrl-C; nothing was changed", file=sys.stderr)
+        return INTERRUPTED
     return 1
 
 
@@ -51,6 +56,8 @@ def main(argv=None):
 
 
 def train_command(args):
+    if args.checkpoint_every < 1:
+        raise ValueError(f"--checkpoint-every must be an int >= 1 (steps), got {args.checkpoint_every}")
     path = Path(args.checkpoint) if args.checkpoint else None
     given = {
         f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if getattr(args, f.name) is not None
@@ -62,10 +69,18 @@ def train_command(args):
         saved = checkpoint.load(path, model=given.get("model"))
         _refuse_changes(saved.config, given, path)
         config = dataclasses.replace(saved.config, **given)
-        vocab, train_ids, val_ids, _ = config.splits(config.load_text())
-        if vocab.chars != saved.vocab.chars:
-            checkpoint.load(path, vocab=vocab)  # raises, naming the characters that differ
         params, state, rng = saved.params, saved.state, saved.rng()
+        if state.step == config.steps:
+            print(
+                f"{path} is already complete, at step {state.step} of {config.steps}: nothing to train "
+                "(a larger --steps goes on)"
+            )
+            return 0
+        text = config.load_text()
+        vocab, train_ids, val_ids, _ = config.splits(text)
+        checkpoint.load(path, vocab=vocab, text=text)  # raises, naming what differs
+        if saved.text_fingerprint is None:
+            _unverified_text(path, config, state.window, train_ids)
         print(f"resuming {path} at step {state.step} of {config.steps}")
     else:
         config = Config(**given)
@@ -75,16 +90,26 @@ def train_command(args):
                 f"{path} already exists: add --resume to go on with that run, or give another --checkpoint "
                 "(a new run never overwrites a saved one)"
             )
-        vocab, train_ids, val_ids, _ = config.splits(config.load_text())
+        text = config.load_text()
+        vocab, train_ids, val_ids, _ = config.splits(text)
         params, state, rng = (
             config.init_params(len(vocab)),
             RunState(),
             np.random.default_rng(config.seed + 1),
         )
+    _check_long_enough(config, training=train_ids, validation=val_ids)
+    _check_folder(path)
     print(f"{_describe(config, params)}; {len(train_ids):,} training characters; checkpoints to {path}")
 
     def save(state):
-        checkpoint.save(path, config=config, vocab=vocab, params=params, state=state, rng=rng)
+        try:
+            checkpoint.save(path, config=config, vocab=vocab, params=params, state=state, rng=rng, text=text)
+        except OSError as error:  # a full disk, say: stop now, rather than train on with nothing saved
+            then = "; once that is fixed, --resume goes on from it" if saved_step[0] is not None else ""
+            raise OSError(
+                f"could not save {path} at step {state.step} ({error.strerror or error}), so the run stopped "
+                f"there; {_kept(path, saved_step[0])}{then}"
+            ) from None
         saved_step[0] = state.step
 
     saved_step = [state.step if args.resume else None]
@@ -106,20 +131,16 @@ def train_command(args):
                 **config.train_settings(),
             )
     except FloatingPointError as error:
-        kept = (
-            f"{path} (step {saved_step[0]}) is intact" if saved_step[0] is not None else "nothing was saved"
-        )
+        kept = _kept(path, saved_step[0])
         raise FloatingPointError(f"{error} Nothing after the last checkpoint was saved: {kept}.") from None
     except KeyboardInterrupt:
-        kept = (
-            f"{path} (step {saved_step[0]}) is intact" if saved_step[0] is not None else "nothing was saved"
-        )
-        print(f"stopped without saving; {kept}", file=sys.stderr)
+        print(f"stopped without saving; {_kept(path, saved_step[0])}", file=sys.stderr)
         return INTERRUPTED
     history = state.history
+    val_loss = history["val_loss"][-1]  # after Ctrl-C, that of an earlier step: say which
     print(
-        f"step {state.step} of {config.steps}, {state.seconds / 60:.1f} min of training: validation loss "
-        f"{history['val_loss'][-1]:.4f} nats/char (perplexity {math.exp(history['val_loss'][-1]):.2f}); "
+        f"step {state.step} of {config.steps}, {state.seconds / 60:.1f} min of training; validation at step "
+        f"{history['val_step'][-1]}: loss {val_loss:.4f} nats/char (perplexity {math.exp(val_loss):.2f}); "
         f"saved {path}"
     )
     if stop.requested():
@@ -149,6 +170,55 @@ class _StopOnCtrlC:
 
     def __exit__(self, *exc):
         signal.signal(signal.SIGINT, self._previous)
+
+
+def _kept(path, step):
+    """What a run that stopped without saving its last steps leaves behind."""
+    return f"{path} (step {step}) is intact" if step is not None else "nothing was saved"
+
+
+def _unverified_text(path, config, window, train_ids):
+    """A checkpoint saved without its text's fingerprint (by rnnlib.checkpoint.save without text=, or
+    before checkpoints held one) cannot show that a corpus file still holds that text: say so, and refuse
+    a text too short to be it."""
+    if config.corpus in data.CORPORA:
+        return  # a known corpus is checked against its sha256 whenever it is read
+    windows = (len(train_ids) // config.batch_size - 1) // config.seq_len  # as many as data.windows gives
+    if window > windows:
+        raise ValueError(
+            f"{path} stopped at window {window} of an epoch, but {config.corpus} now gives only {windows}: "
+            "it is no longer the text the run was trained on; put that text back, or start a new run"
+        )
+    print(
+        f"note: {path} holds no fingerprint of the text it was trained on, so it cannot be checked that "
+        f"{config.corpus} has not changed since",
+        file=sys.stderr,
+    )
+
+
+def _check_long_enough(config, **splits):
+    """Each split must fill at least one window: B streams of T inputs and the character after them."""
+    need = config.batch_size * (config.seq_len + 1)
+    for name, ids in splits.items():
+        if len(ids) < need:
+            longer = "a longer corpus" if name == "training" else "a larger --val-fraction or a longer corpus"
+            raise ValueError(
+                f"the {name} split of {config.corpus} has {len(ids):,} characters, fewer than the {need:,} "
+                f"of one window of --batch-size {config.batch_size} x (--seq-len {config.seq_len} + 1): use "
+                f"a smaller --batch-size or --seq-len, or {longer}"
+            )
+
+
+def _check_folder(path):
+    """Fail now, not at the first checkpoint minutes into the run, if no checkpoint can be written there."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()  # writing a file is the one sure test (os.access is not)
+    except OSError as error:
+        in_the_way = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        reason = f"{in_the_way} is a file, not a folder" if in_the_way else error.strerror or error
+        raise OSError(f"cannot save checkpoints in {folder}: {reason}; give another --checkpoint") from None
 
 
 def _refuse_changes(saved, given, path):
@@ -181,7 +251,7 @@ def evaluate_command(args):
     saved = checkpoint.load(args.checkpoint)
     config = saved.config
     if args.text:
-        text = Path(args.text).read_text(encoding="utf-8")
+        text = _read_text(args.text)
         unknown = sorted(set(text) - saved.vocab.stoi.keys())
         if unknown:
             raise ValueError(
@@ -190,8 +260,14 @@ def evaluate_command(args):
             )
         ids, what, baselines = saved.vocab.encode(text), args.text, None
     else:
-        vocab, train_ids, *parts = config.splits(config.load_text())
-        checkpoint.load(args.checkpoint, vocab=vocab)  # the corpus must still be the one it was trained on
+        if config.corpus not in data.CORPORA and not Path(config.corpus).is_file():
+            raise FileNotFoundError(
+                f"{args.checkpoint} was trained on {config.corpus}, which is no longer there: put it back, "
+                "or evaluate on another text with --text FILE"
+            )
+        text = config.load_text()
+        vocab, train_ids, *parts = config.splits(text)
+        checkpoint.load(args.checkpoint, vocab=vocab, text=text)  # still the text it was trained on?
         ids = dict(zip(("val", "test"), parts, strict=True)).get(args.split, train_ids)
         what = f"the {args.split} split of {Path(config.corpus).name}"
         V = len(vocab)
@@ -209,6 +285,18 @@ def evaluate_command(args):
     for name, value in (baselines or {}).items():
         print(f"  ({name} baseline: perplexity {value:.2f})")
     return 0
+
+
+def _read_text(name):
+    """The UTF-8 text of the file ``name``; an error naming it if it cannot be read."""
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{name} is not UTF-8 text ({error.reason} at byte {error.start}); convert it to UTF-8 first"
+        ) from None
+    except OSError as error:
+        raise OSError(f"cannot read {name}: {error.strerror or error}") from None
 
 
 # sample
@@ -247,7 +335,9 @@ def _parser():
             "Train a character-level RNN or GRU with truncated BPTT. The defaults are lesson 10's run: a "
             f"GRU of {defaults.hidden_size} units on tinyshakespeare, Adam, warm-up and cosine decay. A "
             "checkpoint is saved every --checkpoint-every steps and at the end; Ctrl-C saves one after "
-            "the current step and stops, and --resume goes on from it exactly where it stopped."
+            "the current step and stops, and --resume goes on from it exactly where it stopped. If a "
+            "checkpoint cannot be written (a full disk, say), the run stops at that step with one line; "
+            "the checkpoint saved before is left intact, and --resume goes on from it."
         ),
     )
     group = train_parser.add_argument_group("data and model")
@@ -288,7 +378,7 @@ def _parser():
         type=int,
         default=500,
         metavar="N",
-        help="steps between checkpoints (default: %(default)s)",
+        help="steps between checkpoints, at least 1 (default: %(default)s)",
     )
     group.add_argument(
         "--resume",

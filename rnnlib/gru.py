@@ -133,9 +133,10 @@ def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
     Wx (V, 3H), Wh (H, 3H), bx (3H,), bh (3H,), Why (H, V), by (V,), all of ``dtype``, gate order
     [r | z | n]. As in rnnlib.rnn.init_params, each weight matrix is drawn from N(0, 1/fan_in) with fan_in its
     number of rows, so x W has the variance ||x||^2 / fan_in (1/V for a one-hot x), and biases start at zero.
-    The gate pre-activations start small (spread about 0.15 on Shakespeare, problem set 7), so both gates
-    start near half open, sigmoid(0) = 0.5, and n_t depends on the input. The draws are made in float64 and
-    rounded to ``dtype``, so a seed gives the same model in float32 and float64.
+    The gate pre-activations start small (spread about 0.15 on random one-hot input, problem set 7,
+    Problem 2), so both gates start near half open, sigmoid(0) = 0.5, and n_t depends on the input. The
+    draws are made in float64 and rounded to ``dtype``, so a seed gives the same model in float32 and
+    float64.
     """
     V = validate.positive_int("vocab_size", vocab_size)
     H = validate.positive_int("hidden_size", hidden_size)

@@ -3,10 +3,11 @@
 """Initialisation schemes for the recurrent models' weights, compared in lesson 09 (not an exercise).
 
 The course's ``init_params`` (rnnlib.rnn, rnnlib.gru) draws every weight matrix from N(0, 1/fan_in).
-The alternative measured here is the one Keras gives its recurrent layers: Glorot uniform input weights
-and orthogonal recurrent weights, for each gate on its own. Either scheme starts from the model's own
-``init_params`` with the same generator, so both start with the same output layer (Why, by) and differ
-only in the input and recurrent weights.
+The alternative measured here follows Keras's defaults for recurrent layers, Glorot uniform input
+weights and orthogonal recurrent weights, drawn for each gate on its own (Keras draws them for the fused
+(m, 3H) and (H, 3H) matrices). Either scheme starts from the model's own ``init_params`` with the same
+generator, so both start with the same output layer (Why, by) and differ only in the input and
+recurrent weights.
 """
 
 import numpy as np
@@ -19,9 +20,9 @@ SCHEMES = ("normal", "glorot_orthogonal")
 def glorot_uniform(fan_in, fan_out, rng):
     """A (fan_in, fan_out) float64 matrix drawn from U(-a, a) with a = sqrt(6 / (fan_in + fan_out)).
 
-    U(-a, a) has variance a^2 / 3 = 2 / (fan_in + fan_out) (Glorot and Bengio 2010): between the forward
-    pass's 1/fan_in, which keeps the variance of x W that of x, and the backward pass's 1/fan_out, which
-    keeps the variance of dY W^T that of dY.
+    U(-a, a) has variance a^2 / 3 = 2 / (fan_in + fan_out) (Glorot and Bengio 2010): the harmonic mean of
+    the forward pass's 1/fan_in, which keeps the variance of x W that of x, and the backward pass's
+    1/fan_out, which keeps the variance of dY W^T that of dY.
     """
     fan_in = validate.positive_int("fan_in", fan_in)
     fan_out = validate.positive_int("fan_out", fan_out)

@@ -72,6 +72,12 @@ def _float32(*arrays):
     return tuple(np.asarray(a, dtype=np.float32) for a in arrays)
 
 
+def _expect_float32_gradients(function, names, gradients):
+    """Every gradient a backward pass returns for float32 inputs is float32: no silent upcast."""
+    for name, gradient in zip(names, gradients, strict=False):  # their number was checked before
+        _expect_dtype(f"{function}: {name} for float32 inputs", gradient, np.float32)
+
+
 # Lesson 01: text as data.
 
 
@@ -408,7 +414,7 @@ def _rnn_step_backward():
         "rnn_step_backward", names, [got[i] for i in order], [expected[i] for i in order], numerical
     )
     got32 = rnn_step_backward(*_float32(dh), tuple(_float32(*cache)))
-    _expect_dtype("rnn_step_backward: dWxh for float32 inputs", got32[2], np.float32)
+    _expect_float32_gradients("rnn_step_backward", ("dx", "dh_prev", "dWxh", "dWhh", "dbh"), got32)
 
 
 @exercise("4.2", "rnn_backward")
@@ -431,8 +437,7 @@ def _rnn_backward():
     numerical = {name: (window_loss, value) for name, value in (("Whh", Whh), ("h0", h0))}
     _expect_gradients("rnn_backward", names, [got[i] for i in order], [expected[i] for i in order], numerical)
     got32 = rnn_backward(*_float32(dHs), tuple(_float32(*cache)))
-    for name, i in (("dWhh", 2), ("dX", 0)):
-        _expect_dtype(f"rnn_backward: {name} for float32 inputs", got32[i], np.float32)
+    _expect_float32_gradients("rnn_backward", ("dX", "dh0", "dWxh", "dWhh", "dbh"), got32)
     _expect_onehot_input(  # the cache of the reference's forward pass on X, as lm_backward hands it over
         "rnn_backward",
         "dWxh",
@@ -707,7 +712,7 @@ def _gru_step_backward():
     for name, value, i in (("Wh", Wh, 3), ("h_prev", h_prev, 1)):  # and by central differences
         expect_gradient(name, step_loss, value, got[i])
     got32 = gru_step_backward(*_float32(dh), tuple(_float32(*cache)))
-    _expect_dtype("gru_step_backward: dWh for float32 inputs", got32[3], np.float32)
+    _expect_float32_gradients("gru_step_backward", ("dx", "dh_prev", "dWx", "dWh", "dbx", "dbh"), got32)
 
 
 @exercise("8.2", "gru_backward")
@@ -731,8 +736,7 @@ def _gru_backward():
     ):  # and by central differences, not the reference alone
         expect_gradient(name, window_loss, value, got[i])
     got32 = gru_backward(*_float32(dHs), tuple(_float32(*cache)))
-    for name, i in (("dWh", 3), ("dX", 0)):
-        _expect_dtype(f"gru_backward: {name} for float32 inputs", got32[i], np.float32)
+    _expect_float32_gradients("gru_backward", ("dX", "dh0", "dWx", "dWh", "dbx", "dbh"), got32)
     _expect_onehot_input(  # the cache of the reference's forward pass on X, as lm_backward hands it over
         "gru_backward",
         "dWx",
@@ -1146,7 +1150,21 @@ def _top_k_logits():
         logits = np.array(logits)
         got = call("top_k_logits", top_k_logits, logits, k)
         expect_equal(f"top_k_logits, {what} (the others -inf)", np.asarray(got), np.array(expected))
+    # A vocabulary-wide row of ties: NumPy's default sort is stable on a few entries only, so the short
+    # rows above cannot tell argsort's default kind, or argpartition, from a stable sort.
     rng = _rng("11.2")
+    tied = np.stack([rng.permutation(np.repeat([0.0, 1.0, 2.0], [20, 25, 20])) for _ in range(4)])
+    got = np.asarray(call("top_k_logits", top_k_logits, tied, 10))
+    for row in range(len(tied)):
+        keep = np.flatnonzero(tied[row] == 2.0)[:10]
+        expect_equal(
+            f"top_k_logits(4 rows of 65 logits, 20 tied at the largest, 10): the ids kept in row {row}, "
+            "the 10 lowest of the tied",
+            np.flatnonzero(np.isfinite(got[row])),
+            keep,
+        )
+    expected = np.where(np.isfinite(got), tied, -np.inf)
+    expect_equal("top_k_logits(4 rows of 65 logits with ties, 10) (the others -inf)", got, expected)
     Z = rng.normal(size=(4, 10)).astype(np.float32)
     got = call("top_k_logits", top_k_logits, Z, 3)
     expect_equal(

@@ -5,8 +5,9 @@
 Lessons: notebooks/05_training.ipynb (SGD, clipping), notebooks/09_optimizers.ipynb (momentum, Adam).
 Parameters and gradients are dicts of arrays with the same keys
 (``Wxh``, ``Whh``, ``bh``, ``Why``, ``by`` for the RNN; the GRU's keys for the GRU), as returned by
-``init_params`` and ``lm_backward``. Both functions change the arrays in place: the training loop holds
-one dict of parameters for the whole run, and the gradients are thrown away after each step.
+``init_params`` and ``lm_backward``. Every step function, and ``clip_grad_norm``, changes the arrays in
+place: the training loop holds one dict of parameters for the whole run, and the gradients are thrown
+away after each step.
 
 Momentum and Adam keep a state per parameter (a velocity; two moments and a step count), a dict made
 once by ``momentum_init`` / ``adam_init`` and updated in place by each step, beside the parameters.

@@ -201,8 +201,11 @@ def test_a_corrupted_byte_is_caught_by_the_zip_checksum(saved):
 
 def test_a_file_that_is_not_a_checkpoint_is_one_clear_error(tmp_path):
     (tmp_path / "notes.npz").write_text("my notes")
-    with pytest.raises(CheckpointError, match="truncated or corrupt"):
-        checkpoint.load(tmp_path / "notes.npz")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    for name in ("notes.npz", "array.npy"):
+        with pytest.raises(CheckpointError, match=r"is not an \.npz checkpoint") as error:
+            checkpoint.load(tmp_path / name)
+        assert "pickle" not in str(error.value), "the message must not suggest loading with pickle"
     np.savez(tmp_path / "other.npz", x=np.zeros(3))
     with pytest.raises(CheckpointError, match="not an rnnlib checkpoint"):
         checkpoint.load(tmp_path / "other.npz")
@@ -241,6 +244,52 @@ def test_parameters_that_do_not_fit_the_configuration_are_refused(saved):
     _rewrite(saved, config=np.array(json.dumps(config | {"model": "rnn"})))
     with pytest.raises(CheckpointError, match="not a complete checkpoint.*parameters"):
         checkpoint.load(saved)
+
+
+@pytest.mark.parametrize(
+    ("rng", "message"),
+    [
+        ({"bit_generator": "RandomState"}, "its rng names 'RandomState', not one of NumPy's"),
+        ({"bit_generator": "__loader__"}, "its rng names '__loader__'"),
+        ([1, 2], "its rng names None"),
+        ({"bit_generator": "PCG64", "state": 5}, r"its rng state is not a valid PCG64 state \(TypeError"),
+        (
+            {"bit_generator": "MT19937", "state": {"key": [1, 2], "pos": 0}},
+            "its rng state is not a valid MT19937 state",
+        ),
+        (
+            {"bit_generator": "PCG64", "state": {"state": -1, "inc": 1}, "has_uint32": 0, "uinteger": 0},
+            r"its rng state is not a valid PCG64 state \(OverflowError",
+        ),
+    ],
+)
+def test_a_bad_generator_state_is_refused_when_loading_not_when_resuming(saved, rng, message):
+    _rewrite(saved, rng=np.array(json.dumps(rng)))
+    with pytest.raises(CheckpointError, match=f"not a complete checkpoint \\({message}"):
+        checkpoint.load(saved)
+
+
+def test_the_text_it_was_trained_on_is_recognised_and_another_refused(tmp_path):
+    config = _config()
+    params, state, rng, _ = _run(config, stop_at=5)
+    path = tmp_path / "run.npz"
+    checkpoint.save(
+        path, config=config, vocab=Vocabulary(TEXT), params=params, state=state, rng=rng, text=TEXT
+    )
+    assert checkpoint.load(path, text=TEXT).text_fingerprint == checkpoint.fingerprint(TEXT)
+    same_characters = TEXT.replace("cat", "tac")
+    assert Vocabulary(same_characters).chars == Vocabulary(TEXT).chars
+    for other in (same_characters, TEXT[:-100]):
+        with pytest.raises(
+            CheckpointError,
+            match=rf"trained on another text: it had {len(TEXT):,} characters, this one has {len(other):,}",
+        ):
+            checkpoint.load(path, text=other)
+
+
+def test_a_checkpoint_saved_without_its_text_loads_and_cannot_tell(saved):
+    loaded = checkpoint.load(saved, text="a text it was never trained on")
+    assert loaded.text_fingerprint is None
 
 
 def test_nothing_in_a_checkpoint_needs_pickle(saved):

@@ -1,5 +1,9 @@
-"""The command line end to end, in subprocesses on a small corpus: train, Ctrl-C, resume, evaluate, sample."""
+"""The command line end to end, in subprocesses on a small corpus: train, Ctrl-C, resume, evaluate, sample.
 
+A full disk and a Ctrl-C at a given moment are planted with monkeypatch, so those tests call cli.main here.
+"""
+
+import errno
 import os
 import signal
 import subprocess
@@ -9,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from rnnlib import checkpoint
+from rnnlib import checkpoint, cli
 
 SMALL = [
     "--hidden-size",
@@ -53,6 +57,7 @@ def test_train_interrupted_by_ctrl_c_saves_and_resumes_to_exactly_the_uninterrup
     whole = _train(corpus, tmp_path / "whole.npz", *steps)
     assert whole.returncode == 0, whole.stderr
     assert "100%" in whole.stdout and "step 1000 of 1000" in whole.stdout and "--- step 500" in whole.stdout
+    assert "validation at step 1000: loss" in whole.stdout
 
     path = tmp_path / "run.npz"
     env = {k: v for k, v in os.environ.items() if k != "RNNLIB"} | {"RNNLIB": "reference"}
@@ -82,6 +87,8 @@ def test_train_interrupted_by_ctrl_c_saves_and_resumes_to_exactly_the_uninterrup
         "the run should have stopped between its first checkpoint and its end"
     )
     assert f"step {stopped.state.step} of 1000" in out
+    validated = stopped.state.history["val_step"][-1]  # the validation before Ctrl-C, named by its step
+    assert validated < stopped.state.step and f"; validation at step {validated}: loss" in out
 
     resumed = _train(corpus, path, "--resume")
     assert resumed.returncode == 0, resumed.stderr
@@ -171,8 +178,130 @@ def test_resume_refuses_another_corpus_and_a_corpus_whose_characters_changed(cor
     moved = _train(other, trained, "--resume")
     assert moved.returncode == 1 and "--corpus" in moved.stderr and "was trained with" in moved.stderr
     corpus.write_text(corpus.read_text(encoding="utf-8") + "Zebra?\n", encoding="utf-8")
-    changed = _train(corpus, trained, "--resume")
+    changed = _train(corpus, trained, "--resume", "--steps", "40")  # 20 more steps: the text is read
     assert changed.returncode == 1 and "the text has '?', 'Z', which the model never saw" in changed.stderr
+
+
+def _one_line(result, command):
+    """The command failed with exactly one error line and printed nothing else."""
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    assert result.stderr.startswith(f"rnnlib {command}: error: ") and result.stderr.count("\n") == 1, (
+        result.stderr
+    )
+    return result.stderr
+
+
+def test_resume_and_evaluate_refuse_a_corpus_file_edited_since_and_evaluate_names_a_missing_one(
+    corpus, trained
+):
+    text = corpus.read_text(encoding="utf-8")
+    with np.load(trained) as npz:
+        assert {"text/sha256", "text/characters"} <= set(npz.files), "train stores the text's fingerprint"
+    for edited in (text.replace("cat", "tac"), text[: len(text) // 2]):  # the same characters, other text
+        corpus.write_text(edited, encoding="utf-8")
+        error = _one_line(_train(corpus, trained, "--resume", "--steps", "40"), "train")
+        assert (
+            f"was trained on another text: it had {len(text):,} characters, this one has {len(edited):,}"
+            in error
+        )
+        error = _one_line(rnnlib("evaluate", trained, cwd=trained.parent), "evaluate")
+        assert "was trained on another text" in error
+    corpus.unlink()
+    error = _one_line(rnnlib("evaluate", trained, cwd=trained.parent), "evaluate")
+    assert f"was trained on {corpus}, which is no longer there" in error and "--text FILE" in error
+
+
+def test_a_checkpoint_without_the_texts_fingerprint_resumes_with_a_note_but_not_on_a_shorter_text(
+    corpus, trained
+):
+    with np.load(trained) as npz:  # as lesson 10's notebook saves it: checkpoint.save without text=
+        arrays = {name: npz[name] for name in npz.files if not name.startswith("text/")}
+    np.savez(trained, **arrays)
+    text = corpus.read_text(encoding="utf-8")
+    corpus.write_text("\n".join([" ".join(WORDS)] * 10), encoding="utf-8")  # every character, 18 windows
+    error = _one_line(_train(corpus, trained, "--resume", "--steps", "40"), "train")
+    assert "stopped at window 20 of an epoch, but" in error and "now gives only 18" in error
+    corpus.write_text(text, encoding="utf-8")
+    resumed = _train(corpus, trained, "--resume", "--steps", "40")
+    assert resumed.returncode == 0 and "step 40 of 40" in resumed.stdout, resumed.stderr
+    assert "holds no fingerprint of the text it was trained on" in resumed.stderr
+
+
+def test_a_checkpoint_that_cannot_be_written_stops_training_before_it_starts(corpus):
+    before = corpus.read_bytes()
+    error = _one_line(_train(corpus, corpus / "run.npz", "--steps", "20"), "train")
+    assert f"cannot save checkpoints in {corpus}: {corpus} is a file, not a folder" in error
+    assert corpus.read_bytes() == before
+
+
+def test_a_save_that_fails_during_training_stops_there_and_keeps_the_last_checkpoint(
+    corpus, tmp_path, monkeypatch, capsys
+):
+    path, savez, saves = tmp_path / "run.npz", np.savez, []
+
+    def disk_full_at_the_second_save(file, **arrays):
+        saves.append(arrays)
+        if len(saves) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        savez(file, **arrays)
+
+    monkeypatch.setattr(np, "savez", disk_full_at_the_second_save)
+    train = ["train", "--corpus", str(corpus), "--checkpoint", str(path), *SMALL]
+    assert cli.main([*train, "--steps", "30", "--checkpoint-every", "10"]) == 1
+    error = capsys.readouterr().err
+    assert error == (
+        f"rnnlib train: error: could not save {path} at step 20 (No space left on device), so the run "
+        f"stopped there; {path} (step 10) is intact; once that is fixed, --resume goes on from it\n"
+    )
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".txt"] == ["run.npz"], "no temporary file left"
+    assert checkpoint.load(path).state.step == 10
+    monkeypatch.undo()  # the disk has room again
+    assert cli.main([*train, "--steps", "30", "--resume"]) == 0
+    assert checkpoint.load(path).state.step == 30
+
+
+def test_ctrl_c_before_training_starts_is_one_line_and_changes_nothing(corpus, tmp_path, monkeypatch, capsys):
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "load", ctrl_c)
+    assert cli.main(["evaluate", str(tmp_path / "run.npz")]) == cli.INTERRUPTED
+    assert capsys.readouterr().err == "rnnlib evaluate: stopped by Ctrl-C; nothing was changed\n"
+    monkeypatch.setattr(cli.Config, "load_text", ctrl_c)  # Ctrl-C while the corpus is read
+    assert cli.main(["train", "--corpus", str(corpus), "--checkpoint", str(tmp_path / "run.npz")]) == 130
+    assert capsys.readouterr().err == "rnnlib train: stopped by Ctrl-C; nothing was changed\n"
+    assert not (tmp_path / "run.npz").exists()
+
+
+def test_evaluate_names_a_text_it_cannot_read(trained):
+    error = _one_line(rnnlib("evaluate", trained, "--text", trained.parent, cwd=trained.parent), "evaluate")
+    assert f"cannot read {trained.parent}: Is a directory" in error
+    (trained.parent / "latin1.txt").write_bytes("the caf\xe9\n".encode("latin-1"))
+    error = _one_line(rnnlib("evaluate", trained, "--text", "latin1.txt", cwd=trained.parent), "evaluate")
+    assert "latin1.txt is not UTF-8 text (invalid continuation byte at byte 7)" in error
+
+
+def test_a_corpus_too_short_for_one_window_names_the_split_and_what_to_change(corpus, tmp_path):
+    path = tmp_path / "run.npz"
+    error = _one_line(_train(corpus, path, "--seq-len", "4000"), "train")
+    assert (
+        "the training split of" in error and "fewer than the 16,004 of one window of --batch-size 4" in error
+    )
+    assert "use a smaller --batch-size or --seq-len, or a longer corpus" in error
+    error = _one_line(_train(corpus, path, "--val-fraction", "0.001"), "train")
+    assert "the validation split of" in error and "has 15 characters, fewer than the 36" in error
+    assert "a larger --val-fraction" in error
+    assert not path.exists()
+
+
+def test_checkpoint_every_must_be_positive_and_a_finished_run_is_not_saved_again(corpus, trained):
+    assert "--checkpoint-every must be an int >= 1" in _one_line(
+        _train(corpus, trained.parent / "new.npz", "--checkpoint-every", "0"), "train"
+    )
+    before = trained.read_bytes()
+    again = _train(corpus, trained, "--resume")
+    assert again.returncode == 0 and "is already complete, at step 20 of 20: nothing to train" in again.stdout
+    assert "saved" not in again.stdout and trained.read_bytes() == before
 
 
 def test_a_corrupt_checkpoint_is_one_line_and_leaves_the_file_alone(trained):

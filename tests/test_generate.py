@@ -220,7 +220,8 @@ def test_a_problem_set_gets_placeholders_and_no_outputs(tmp_path):
     code, text, _, tagged_code, tagged_text = notebook.cells
     message = "Problem 2 of 01_p is not done yet: write your answer where it says YOUR CODE HERE"
     stub = f'# YOUR CODE HERE\nraise NotImplementedError("{message}")'
-    first = stub.replace("Problem 2 of", "An answer of")  # before the first problem heading
+    # before the first problem heading, and inside a function, which the message names
+    first = stub.replace("Problem 2 of", "An answer of").replace("answer where", "answer in f where")
     assert code.source == "import numpy as np\n\ndef f(x):\n    y = 2 * x\n" + textwrap.indent(first, "    ")
     assert text.source == "Why?\n\n_Your answer here._\n\nNext."
     assert tagged_code.source == stub and tagged_code.metadata.tags == ["solution"]

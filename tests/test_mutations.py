@@ -240,6 +240,12 @@ MUTANTS = {
         "dHs[:, t] += dh_next\n        delta_t = dHs[:, t] * (1 - Hs[:, t] ** 2)",
     ),
     "BPTT float64 leak": ("4.2", "rnn.py", "Delta = np.empty_like(Hs)", "Delta = np.empty(Hs.shape)"),
+    "dWhh accumulated in float64": (
+        "4.2",
+        "rnn.py",
+        "dWhh = Hprev2d.T @ Delta2d",
+        "dWhh = np.zeros((H, H)) + Hprev2d.T @ Delta2d",
+    ),
     "output backward divides by N again": (
         "4.3",
         "rnn.py",
@@ -379,6 +385,18 @@ MUTANTS = {
         "gru.py",
         "dh_next = da_h @ Wh_T + dh * z",
         "dh_next = da_h @ Wh_T",
+    ),
+    "GRU BPTT dbh accumulated in float64": (
+        "8.2",
+        "gru.py",
+        "dbh = dA_h2d.sum(axis=0)",
+        "dbh = np.zeros(3 * H) + dA_h2d.sum(axis=0)",
+    ),
+    "GRU step backward dbx accumulated in float64": (
+        "8.1",
+        "gru.py",
+        "dbx = da_x.sum(axis=0)",
+        "dbx = np.zeros(da_x.shape[1]) + da_x.sum(axis=0)",
     ),
     # 9.x: optimizers
     "momentum velocity not stored": (
@@ -556,26 +574,26 @@ MUTANTS = {
     "softmax at a temperature without the max": (
         "11.1",
         "sample.py",
-        "E = np.exp(Z - Z.max(axis=1, keepdims=True))",
-        "E = np.exp(Z)",
+        "E = np.exp((Z - Z.max(axis=1, keepdims=True)) / temperature)",
+        "E = np.exp(Z / temperature)",
     ),
     "the max of the whole batch subtracted": (
         "11.1",
         "sample.py",
-        "E = np.exp(Z - Z.max(axis=1, keepdims=True))",
-        "E = np.exp(Z - Z.max())",
+        "E = np.exp((Z - Z.max(axis=1, keepdims=True)) / temperature)",
+        "E = np.exp((Z - Z.max()) / temperature)",
     ),
     "temperature multiplies the logits": (
         "11.1",
         "sample.py",
-        "Z = logits.astype(np.float64) / temperature",
-        "Z = logits.astype(np.float64) * temperature",
+        "E = np.exp((Z - Z.max(axis=1, keepdims=True)) / temperature)",
+        "E = np.exp((Z - Z.max(axis=1, keepdims=True)) * temperature)",
     ),
     "temperature softmax in float32": (
         "11.1",
         "sample.py",
-        "Z = logits.astype(np.float64) / temperature",
-        "Z = logits / temperature",
+        "Z = logits.astype(np.float64)\n",
+        "Z = logits\n",
     ),
     "temperature 0 divides by zero": (
         "11.1",
@@ -600,6 +618,18 @@ MUTANTS = {
         "sample.py",
         'np.argsort(-logits, axis=1, kind="stable")[:, :k]',
         'np.argsort(logits, axis=1, kind="stable")[:, :k]',
+    ),
+    "top-k with NumPy's default (unstable) sort": (
+        "11.2",
+        "sample.py",
+        'np.argsort(-logits, axis=1, kind="stable")[:, :k]',
+        "np.argsort(-logits, axis=1)[:, :k]",
+    ),
+    "top-k by argpartition, ties in any order": (
+        "11.2",
+        "sample.py",
+        'np.argsort(-logits, axis=1, kind="stable")[:, :k]',
+        "np.argpartition(-logits, k - 1, axis=1)[:, :k]",
     ),
     "top-k zeroes the others instead of -inf": (
         "11.2",

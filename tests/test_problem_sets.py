@@ -28,7 +28,7 @@ SOLVED_SETS = sorted((PROJECT_ROOT / "solutions" / "exercises").glob("[0-9][0-9]
 CHECK_MARK = "#NBVAL_CHECK_OUTPUT\n"
 ONE_LINE_STOPS = {"ExerciseNotDone", "CheckFailed"}
 NOT_DONE = re.compile(
-    r"(Problem \d+) of (\w+) is not done yet: write your answer where it says YOUR CODE HERE"
+    r"(Problem \d+) of (\w+) is not done yet: write your answer( in \w+)? where it says YOUR CODE HERE"
 )
 CHECK = re.compile(r'with check\("((Problem \d+): [^"]+)"\):')
 PROBLEM_HEADING = re.compile(r"^#+ *(Problem \d+)\b", re.M)

@@ -49,6 +49,15 @@ def test_small_temperatures_tend_to_the_argmax_and_large_ones_to_uniform():
     np.testing.assert_allclose(probabilities(Z, 1e6), np.full((3, 5), 0.2), atol=1e-6)
 
 
+@pytest.mark.filterwarnings("error")
+def test_a_tiny_temperature_is_the_argmax_without_nan_or_warnings_and_shares_it_among_ties():
+    Z = np.array([[1.0, 2.0, 0.5, -np.inf], [3.0, 3.0, 1.0, 0.0]])
+    # 2 / 1e-310 overflows to inf: dividing before subtracting the max gave inf - inf = NaN
+    np.testing.assert_array_equal(probabilities(Z, 1e-310), [[0, 1, 0, 0], [0.5, 0.5, 0, 0]])
+    # T = 0 is the course's convention for ties, not the limit: all on the first
+    np.testing.assert_array_equal(probabilities(Z, 0), [[0, 1, 0, 0], [1, 0, 0, 0]])
+
+
 def test_probabilities_are_float64_and_finite_for_huge_float32_logits():
     Z = np.array([[3000.0, 2990.0, -3000.0]], dtype=np.float32)
     P = probabilities(Z, 0.01)

@@ -41,8 +41,10 @@ HEADER = (
 EXERCISE = re.compile(r"Exercise (?P<lesson>\d+)\.(?P<part>\d+)\b")
 CODE_ANSWER = (
     "# YOUR CODE HERE\n"
-    'raise NotImplementedError("{problem} is not done yet: write your answer where it says YOUR CODE HERE")'
+    'raise NotImplementedError("{problem} is not done yet: write your answer{place} where it says '
+    'YOUR CODE HERE")'
 )
+DEF = re.compile(r"\s*def (\w+)\(")
 PROBLEM_HEADING = re.compile(r"^#+ *Problem (\d+)\b", re.M)
 TEXT_ANSWER = "_Your answer here._"
 SOLUTION_TAG = "solution"
@@ -220,18 +222,42 @@ def stub_cell(cell, problem, name):
     """Replace the answers in one cell, in place; ``problem`` names the problem they answer ("Problem 3
     of 01_x"), for the message of the stub; ``name`` says where the cell is, for errors."""
     code = cell.cell_type == "code"
-    answer = CODE_ANSWER.format(problem=problem) if code else TEXT_ANSWER
     lines = split_lines(cell.source)
     regions = find_regions(lines, lambda i: f"{name}, line {i + 1}")
+
+    def answer(begin=None):
+        if not code:
+            return TEXT_ANSWER
+        function = None if begin is None else enclosing_function(lines, begin)
+        return CODE_ANSWER.format(problem=problem, place=f" in {function}" if function else "")
+
     if SOLUTION_TAG in cell.metadata.get("tags", []):
-        cell.source = answer
+        cell.source = answer()
     else:
-        stub = replace_regions(lines, regions, lambda begin, end: indented(answer, lines[begin], lines[end]))
+        stub = replace_regions(
+            lines, regions, lambda begin, end: indented(answer(begin), lines[begin], lines[end])
+        )
         cell.source = "".join(stub)
     if code:
         cell.outputs = []
         cell.execution_count = None
         cell.metadata.pop("execution", None)  # nbclient's timings of the outputs just cleared
+
+
+def enclosing_function(lines, i):
+    """The name of the function whose body holds line i, so that a problem with two functions to write
+    says which one a stub is in; None for a line at the top level of the cell."""
+    def depth(line):
+        return len(line) - len(line.lstrip())
+
+    indent = depth(lines[i])
+    for line in reversed(lines[:i]):
+        if line.strip() and depth(line) < indent:  # the header of the block line i sits in
+            found = DEF.match(line)
+            if found:
+                return found[1]
+            indent = depth(line)
+    return None
 
 
 # The whole tree.

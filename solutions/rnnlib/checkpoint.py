@@ -4,7 +4,9 @@ Lesson: notebooks/10_shakespeare.ipynb (and ``python -m rnnlib``). A checkpoint 
 run's next step depends on: the configuration, the vocabulary, the parameters, the optimiser's state,
 the step, the position in the training text and the carried state (rnnlib.train.RunState), and the
 state of the generator that draws the samples. A run stopped, saved, loaded and resumed therefore
-computes exactly what the uninterrupted run computes, bit for bit.
+computes exactly what the uninterrupted run computes, bit for bit, provided it reads the same text: saved
+with that text, a checkpoint also holds its fingerprint (sha256 and length), so that a corpus file edited
+since is refused rather than read on from a position in another text.
 
 Only arrays, numbers and strings go in, and ``np.load(..., allow_pickle=False)`` reads them: loading a
 checkpoint never runs code from the file. Saving writes a temporary file beside the target and renames
@@ -12,6 +14,7 @@ it into place (``os.replace`` is atomic), so an interrupted save leaves the prev
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -24,7 +27,10 @@ from .config import Config
 from .data import Vocabulary
 from .train import HISTORY, RunState
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # the text's fingerprint is an optional entry, which format 1 readers ignore
+# The bit generators a checkpoint may name: the name picks a class of np.random, so only these are looked up.
+BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
+ZIP_MAGIC = b"PK\x03\x04"  # how every .npz file, a zip archive, begins
 
 
 class CheckpointError(ValueError):
@@ -33,19 +39,19 @@ class CheckpointError(ValueError):
 
 @dataclasses.dataclass
 class Checkpoint:
-    """A loaded checkpoint: ``config``, ``vocab``, ``params`` and the run's ``state`` (a RunState)."""
+    """A loaded checkpoint: ``config``, ``vocab``, ``params`` and the run's ``state`` (a RunState);
+    ``text_fingerprint``, the fingerprint of the text it was trained on, or None if it was saved without."""
 
     config: Config
     vocab: Vocabulary
     params: dict
     state: RunState
     rng_state: dict
+    text_fingerprint: dict | None = None
 
     def rng(self):
         """The samples' generator, in the state it was saved in."""
-        bit_generator = getattr(np.random, self.rng_state["bit_generator"])()
-        bit_generator.state = self.rng_state
-        return np.random.Generator(bit_generator)
+        return _generator(self.rng_state)
 
     @property
     def model(self):
@@ -53,11 +59,17 @@ class Checkpoint:
         return self.config.module()
 
 
-def save(path, *, config, vocab, params, state, rng):
+def fingerprint(text):
+    """What identifies a text: the sha256 of its UTF-8 bytes and its length in characters."""
+    return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "characters": len(text)}
+
+
+def save(path, *, config, vocab, params, state, rng, text=None):
     """Write the run to ``path`` (an .npz file) atomically; parameters that are not finite are refused.
 
     config: the run's Config; vocab: its Vocabulary; params: the model's parameters; state: the run's
-    RunState; rng: the np.random.Generator that draws the samples.
+    RunState; rng: the np.random.Generator that draws the samples; text: the corpus the run reads, whose
+    fingerprint is stored so that ``load(..., text=...)`` can tell it is still that text (None: not stored).
     """
     bad = [name for name, P in params.items() if not np.all(np.isfinite(P))]
     if bad:
@@ -79,6 +91,8 @@ def save(path, *, config, vocab, params, state, rng):
     }
     if state.h is not None:
         arrays["h"] = state.h
+    if text is not None:
+        arrays.update(_flatten("text", fingerprint(text)))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -94,16 +108,26 @@ def save(path, *, config, vocab, params, state, rng):
         raise
 
 
-def load(path, *, model=None, vocab=None):
+def load(path, *, model=None, vocab=None, text=None):
     """The Checkpoint saved at ``path``; one CheckpointError if it cannot be used.
 
     model: "rnn" or "gru" to insist on that architecture; vocab: a Vocabulary the checkpoint's must
-    equal (the text it will read). A missing, truncated or corrupt file, a newer format, another
-    architecture or another vocabulary each give an error that says so and what to do.
+    equal (the text it will read); text: the corpus it will read, which must be the text it was trained
+    on if the checkpoint holds that text's fingerprint (one saved without it cannot tell: not checked).
+    A missing, truncated or corrupt file, a newer format, another architecture, another vocabulary or
+    another text each give an error that says so and what to do.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"there is no checkpoint at {path}; train one with: python -m rnnlib train")
+    with open(path, "rb") as file:
+        # Checked first: np.load gives an .npy file as one array, and tries pickle on anything else, its
+        # refusal suggesting allow_pickle=True, which a checkpoint never needs.
+        if file.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
+            raise CheckpointError(
+                f"{path} is not an .npz checkpoint (an .npz file is a zip archive, and this is not one); "
+                "give a file saved by python -m rnnlib train or rnnlib.checkpoint.save"
+            )
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -134,6 +158,13 @@ def load(path, *, model=None, vocab=None):
         )
     if vocab is not None and vocab.chars != checkpoint.vocab.chars:
         raise CheckpointError(f"{path}: {_vocabulary_difference(checkpoint.vocab, vocab)}")
+    trained_on = checkpoint.text_fingerprint
+    if text is not None and trained_on is not None and fingerprint(text) != trained_on:
+        raise CheckpointError(
+            f"{path} was trained on another text: it had {trained_on['characters']:,} characters, this one "
+            f"has {len(text):,}, and their sha256 differ. Put back the text it was trained on, or train a "
+            "new model on this one"
+        )
     return checkpoint
 
 
@@ -156,7 +187,24 @@ def _checkpoint(arrays):
         history=history,
         seconds=float(arrays["seconds"]),
     )
-    return Checkpoint(config, vocab, params, state, json.loads(str(arrays["rng"])))
+    rng_state = json.loads(str(arrays["rng"]))
+    _generator(rng_state)  # a bad state is refused now, not when the resumed run draws its first sample
+    return Checkpoint(config, vocab, params, state, rng_state, _unflatten("text", arrays) or None)
+
+
+def _generator(rng_state):
+    """A np.random.Generator in the state ``bit_generator.state`` returned; ValueError if it is not one."""
+    name = rng_state.get("bit_generator") if isinstance(rng_state, dict) else None
+    if name not in BIT_GENERATORS:
+        raise ValueError(f"its rng names {name!r}, not one of NumPy's {', '.join(BIT_GENERATORS)}")
+    bit_generator = getattr(np.random, name)()
+    try:
+        bit_generator.state = rng_state
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError) as error:
+        raise ValueError(
+            f"its rng state is not a valid {name} state ({type(error).__name__}: {error})"
+        ) from None
+    return np.random.Generator(bit_generator)
 
 
 def _a(model):

@@ -2,8 +2,8 @@
 
 One step for a batch of B rows, then the output layer on every step::
 
-    h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h)      x_t (B, m), h_t (B, H)
-    z_t = h_t W_hy + b_y                           z_t (B, V), y_hat_t = softmax(z_t)
+    H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h)      X_t (B, m), H_t (B, H)
+    z_t = H_t W_hy + b_y                           z_t (B, V), y_hat_t = softmax(z_t)
 
 Arrays are batch-first: a sequence input X is (B, T, m), the hidden states Hs are (B, T, H) and the
 logits Z are (B, T, V). Steps count t = 1..T as in the formulas and arrays from 0: X[:, t-1] is X_t,

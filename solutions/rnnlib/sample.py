@@ -28,10 +28,13 @@ def probabilities(logits, temperature=1.0):
     Returns P (B, V) float64, each row summing to 1:
 
     - T > 0: P = softmax(logits / T), computed in float64 (rng.choice insists that p sums to 1 within
-      1e-8, tighter than float32 rounding) and with each row's max subtracted before exp: at T = 0.1 a
-      logit of 80 becomes 800, and exp(800) overflows to inf.
-    - T = 0: the limit of T -> 0, all the probability on each row's largest logit (the first one if
-      several are equal, as np.argmax picks), without dividing by zero.
+      1e-8, tighter than float32 rounding) and with each row's max subtracted before dividing by T: at
+      T = 0.1 a logit of 80 becomes 800, and exp(800) overflows to inf; and at a tiny T, such as 1e-310,
+      the division alone overflows. Subtracted first, the largest logit becomes 0 and the others
+      negative, which a tiny T sends to -inf: probability exp(-inf) = 0, as it should be.
+    - T = 0: all the probability on each row's largest logit, without dividing by zero. Where several
+      are equal, the limit T -> 0 would share it among them; the course's convention is to give it all
+      to the first of them, the one np.argmax picks.
     """
     logits = _check_logits(logits)
     temperature = _check_temperature(temperature)
@@ -40,8 +43,9 @@ def probabilities(logits, temperature=1.0):
         P = np.zeros(logits.shape)
         P[np.arange(len(logits)), logits.argmax(axis=1)] = 1.0
         return P
-    Z = logits.astype(np.float64) / temperature
-    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    Z = logits.astype(np.float64)
+    with np.errstate(over="ignore"):  # a tiny T sends (Z - max) / T to -inf: probability 0, rightly
+        E = np.exp((Z - Z.max(axis=1, keepdims=True)) / temperature)
     return E / E.sum(axis=1, keepdims=True)
     ### END SOLUTION
 
