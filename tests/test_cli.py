@@ -214,7 +214,7 @@ def test_resume_and_evaluate_refuse_a_corpus_file_edited_since_and_evaluate_name
 def test_a_checkpoint_without_the_texts_fingerprint_resumes_with_a_note_but_not_on_a_shorter_text(
     corpus, trained
 ):
-    with np.load(trained) as npz:  # as lesson 10's notebook saves it: checkpoint.save without text=
+    with np.load(trained) as npz:  # as checkpoint.save writes it without text=, or as older versions did
         arrays = {name: npz[name] for name in npz.files if not name.startswith("text/")}
     np.savez(trained, **arrays)
     text = corpus.read_text(encoding="utf-8")
