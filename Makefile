@@ -2,6 +2,7 @@
 #   make lab      create the environment if needed, open JupyterLab on the first lesson
 #   make test     create the environment if needed, run the whole test suite (what CI runs)
 #   make check    run the lesson checks on your rnnlib/ (make check L=02 for one lesson)
+#   make generate FORCE=1 FILES=rnnlib/data.py   start a file over from a fresh copy (yours goes to backups/)
 # The environment is .venv/, made with uv when it is installed (faster), else venv + pip.
 
 VENV := .venv
@@ -27,9 +28,11 @@ test: $(VENV)/.installed $(VENV)/.torch $(VENV)/.browser
 check: $(VENV)/.installed
 	$(PY) tools/check.py $(L)
 
-# Instructors: regenerate rnnlib/ and exercises/ from solutions/, re-execute the lessons.
+# Instructors: regenerate rnnlib/ and exercises/ from solutions/, re-execute the lessons. A file holding
+# edits is kept (and if solutions/ changed it, nothing is written); FORCE=1 replaces every such file with a
+# fresh copy, or with FILES='rnnlib/data.py ...' only those, after copying each under backups/<time>/.
 generate: $(VENV)/.installed
-	$(PY) tools/generate.py
+	$(PY) tools/generate.py $(if $(FORCE),--force) $(FILES)
 
 notebooks: $(VENV)/.installed
 	RNNLIB=reference $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \

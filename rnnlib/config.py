@@ -21,6 +21,14 @@ from .schedule import warmup_cosine
 MODELS = {"rnn": rnn, "gru": gru}
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = {"float32": np.float32, "float64": np.float64}
+# Each optimiser's peak learning rate and clipping norm, when not given. SGD's are lesson 05's for the RNN
+# (lesson 08's GRU took lr 5): with clip 5, lr 1 throws the RNN off at the end of the warm-up. Momentum's
+# lr, with beta = 0.9, gives the same effective rate lr / (1 - beta) (lesson 09). Adam's are lesson 10's.
+OPTIMIZER_DEFAULTS = {
+    "sgd": {"lr": 1.0, "clip": 1.0},
+    "momentum": {"lr": 0.1, "clip": 1.0},
+    "adam": {"lr": 3e-3, "clip": 5.0},
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +39,9 @@ class Config:
     model:       "rnn" (lessons 03-05) or "gru" (lessons 07-08); hidden_size H; dtype of the parameters.
     optimizer:   "sgd", "momentum" or "adam" (lesson 09); lr its peak learning rate, reached after
                  ``warmup`` steps, then decayed along a cosine to ``final_lr`` at step ``steps``
-                 (warmup=0 and final_lr=lr: a constant rate).
+                 (warmup=0 and final_lr=lr: a constant rate). The defaults of lr and clip are
+                 Adam's; another optimiser needs its own, OPTIMIZER_DEFAULTS[optimizer] (the command
+                 line's defaults when --lr or --clip is not given).
     batch_size B streams read seq_len T characters at a time; clip: maximum global gradient norm.
     val_fraction, test_fraction: the last parts of the text, in that order (data.train_val_test_split).
     eval_every, sample_every: steps between validations and between printed samples (0: never).
@@ -43,13 +53,13 @@ class Config:
     hidden_size: int = 256
     dtype: str = "float32"
     optimizer: str = "adam"
-    lr: float = 3e-3
+    lr: float = OPTIMIZER_DEFAULTS["adam"]["lr"]
     warmup: int = 100
     final_lr: float = 1e-4
     steps: int = 2800
     batch_size: int = 64
     seq_len: int = 64
-    clip: float = 5.0
+    clip: float = OPTIMIZER_DEFAULTS["adam"]["clip"]
     val_fraction: float = 0.05
     test_fraction: float = 0.05
     eval_every: int = 250

@@ -45,6 +45,9 @@ def test_on_the_reference_every_exercise_passes_and_an_unanswered_problem_set_do
     assert "\n4 of 4 exercises pass." in done.stdout
     assert "Problem set 01_text_and_loss_problems" in done.stdout  # the student copy: not answered yet
     assert "  ✗ " in done.stdout.split("Problem set")[1]
+    # The problem set's kernel is started with transport encryption, so ipykernel does not warn that plain
+    # TCP can be eavesdropped (once per problem set), and nothing else is printed beside the report.
+    assert done.stderr == "", done.stderr
 
 
 def test_a_print_in_your_code_is_not_a_failure(tmp_path):

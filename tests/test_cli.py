@@ -4,6 +4,7 @@ A full disk and a Ctrl-C at a given moment are planted with monkeypatch, so thos
 """
 
 import errno
+import importlib.util
 import os
 import signal
 import subprocess
@@ -13,7 +14,8 @@ import time
 import numpy as np
 import pytest
 
-from rnnlib import checkpoint, cli
+from rnnlib import PROJECT_ROOT, checkpoint, cli
+from rnnlib.config import Config
 
 SMALL = [
     "--hidden-size",
@@ -320,6 +322,11 @@ def test_help_lists_the_commands_and_the_lesson_defaults(tmp_path):
     train_help = rnnlib("train", "--help", cwd=tmp_path).stdout
     for option in ("--resume", "--model {gru,rnn}", "(default: tinyshakespeare)", "--checkpoint-every"):
         assert option in train_help, train_help
+    words = " ".join(train_help.split())  # argparse wraps the help at the terminal's width
+    assert "--lr LR peak learning rate (default: 1 with sgd, 0.1 with momentum, 0.003 with adam)" in words
+    assert "to the peak (default: 100, or a tenth of --steps if fewer)" in words
+    assert "gradient norm (default: 1 with sgd, 1 with momentum, 5 with adam)" in words
+    assert "--model rnn --optimizer sgd needs only the exercises of lessons 01-05" in words
 
 
 def test_on_the_stubs_the_command_says_which_exercise_to_do_in_one_line(corpus, tmp_path):
@@ -330,3 +337,90 @@ def test_on_the_stubs_the_command_says_which_exercise_to_do_in_one_line(corpus, 
     )
     assert result.stderr.count("\n") == 1, result.stderr
     assert not (tmp_path / "run.npz").exists()
+
+
+@pytest.fixture(scope="module")
+def after_lesson_05(tmp_path_factory):
+    """A student's rnnlib/ with the exercises of lessons 01-05 done and the later ones still stubs, made
+    from solutions/ by the generator's own function."""
+    spec = importlib.util.spec_from_file_location("generate", PROJECT_ROOT / "tools" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    root = tmp_path_factory.mktemp("student")
+    for name, text in generate.expected_files(PROJECT_ROOT, solved_through=5).items():
+        if name.startswith("rnnlib/"):
+            (root / name).parent.mkdir(exist_ok=True)
+            (root / name).write_text(text, encoding="utf-8")
+    return root / "rnnlib"
+
+
+def _not_done(result, command, exercise, meanwhile):
+    """The command stopped on ``exercise`` before training started, in one line that ends ``meanwhile``."""
+    assert result.returncode == 1 and "training:" not in result.stdout, result.stdout
+    assert result.stderr.startswith(f"rnnlib {command}: Exercise {exercise} is not done yet: ")
+    assert result.stderr.endswith(f"; {meanwhile}\n") and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_after_lesson_05_the_command_says_what_trains_before_the_first_step(
+    corpus, tmp_path, after_lesson_05
+):
+    path, reference = tmp_path / "run.npz", "RNNLIB=reference python -m rnnlib train ..."
+    default = _train(corpus, path, "--steps", "20", package=after_lesson_05)
+    until = "until then train with {} (lesson 05's exercises), or run the reference: " + reference
+    _not_done(default, "train", "7.2", until.format("--model rnn --optimizer sgd"))
+    assert default.stdout == "" and not path.exists()
+    adam = _train(corpus, path, "--steps", "20", "--model", "rnn", package=after_lesson_05)
+    _not_done(adam, "train", "9.2", until.format("--optimizer sgd"))
+    assert "implement adam_step in" in adam.stderr and adam.stdout == "" and not path.exists()
+    momentum = _train(corpus, path, "--model", "rnn", "--optimizer", "momentum", package=after_lesson_05)
+    _not_done(momentum, "train", "9.1", until.format("--optimizer sgd"))
+
+    sgd = _train(
+        corpus, path, "--steps", "20", "--model", "rnn", "--optimizer", "sgd", package=after_lesson_05
+    )
+    assert sgd.returncode == 0, sgd.stderr
+    assert "RNN, H=16" in sgd.stdout and ", sgd lr 1, 20 steps" in sgd.stdout
+    saved = checkpoint.load(path).config
+    assert (saved.lr, saved.clip) == (1.0, 1.0), "lesson 05's settings"
+    sample = rnnlib("sample", path, cwd=tmp_path, package=after_lesson_05)  # lesson 11's exercises
+    meanwhile = "RNNLIB=reference python -m rnnlib sample ... runs the course's reference meanwhile"
+    _not_done(sample, "sample", "11.3", meanwhile)
+
+
+def test_a_resumed_run_keeps_its_optimiser_so_only_the_reference_is_offered(
+    corpus, tmp_path, after_lesson_05
+):
+    path = tmp_path / "run.npz"
+    assert _train(corpus, path, "--steps", "20", "--model", "rnn").returncode == 0  # Adam, by the reference
+    resumed = _train(corpus, path, "--resume", "--steps", "40", package=after_lesson_05)
+    meanwhile = "RNNLIB=reference python -m rnnlib train ... runs the course's reference meanwhile"
+    _not_done(resumed, "train", "9.2", meanwhile)
+    assert checkpoint.load(path).state.step == 20
+
+
+def test_without_lr_and_clip_each_optimiser_takes_its_own_and_lesson_10s_run_is_unchanged():
+    assert cli._config({}) == Config()
+    assert repr(Config()) == (  # as lesson 10 prints it, and its committed checkpoint holds it
+        "Config(corpus='tinyshakespeare', model='gru', hidden_size=256, dtype='float32', optimizer='adam', "
+        "lr=0.003, warmup=100, final_lr=0.0001, steps=2800, batch_size=64, seq_len=64, clip=5.0, "
+        "val_fraction=0.05, test_fraction=0.05, eval_every=250, sample_every=500, seed=0)"
+    )
+    for optimizer, lr, clip in (("sgd", 1.0, 1.0), ("momentum", 0.1, 1.0), ("adam", 3e-3, 5.0)):
+        config = cli._config({"optimizer": optimizer})
+        assert (config.lr, config.clip) == (lr, clip) and config.final_lr <= config.lr
+        given = cli._config({"optimizer": optimizer, "lr": 0.5, "clip": 2.0})
+        assert (given.lr, given.clip) == (0.5, 2.0)
+
+
+def test_the_default_warm_up_shrinks_for_a_short_run_and_a_given_one_must_fit(corpus, tmp_path, capsys):
+    warmups = [cli._config({"steps": steps}).warmup for steps in (5, 10, 300, 1000, 2800)]
+    assert warmups == [0, 1, 30, 100, 100]
+    assert cli._config({"steps": 10, "warmup": 3}).warmup == 3
+    path = tmp_path / "run.npz"
+    small = ["--hidden-size", "16", "--batch-size", "4", "--seq-len", "8", "--sample-every", "0"]
+    train = ["train", "--corpus", str(corpus), "--checkpoint", str(path), *small, "--steps", "10"]
+    assert cli.main([*train, "--warmup", "10"]) == 1
+    assert capsys.readouterr().err == "rnnlib train: error: --warmup (10) must be less than --steps (10)\n"
+    assert not path.exists()
+    assert cli.main(train) == 0
+    assert "step 10 of 10" in capsys.readouterr().out and checkpoint.load(path).config.warmup == 1

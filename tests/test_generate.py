@@ -2,10 +2,12 @@
 
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import textwrap
+import types
 
 import nbformat
 import pytest
@@ -87,7 +89,7 @@ def run(root, *flags, capsys):
 
 def test_the_repository_is_in_sync_with_solutions():
     done = subprocess.run([sys.executable, str(TOOL), "--check"], capture_output=True, text=True)
-    assert done.returncode == 0, f"run python tools/generate.py\n{done.stdout}{done.stderr}"
+    assert done.returncode == 0, f"run make generate\n{done.stdout}{done.stderr}"
     assert done.stdout.startswith("OK")
 
 
@@ -247,7 +249,7 @@ def test_check_compares_solutions_with_the_last_generation_and_writing_fixes_it(
     assert run(root, "--check", capsys=capsys) == (
         1,
         "missing: rnnlib/losses.py\nmissing: rnnlib/util.py\nmissing: exercises/p.ipynb\n"
-        "solutions/ changed since rnnlib/ and exercises/ were generated: run python tools/generate.py\n",
+        "solutions/ changed since rnnlib/ and exercises/ were generated: run make generate\n",
     )
     assert not (root / "rnnlib").exists()
     assert run(root, capsys=capsys)[0] == 0
@@ -278,7 +280,9 @@ def test_a_students_edits_survive_the_generator_and_the_sync_check(tmp_path, cap
     assert run(root, "--check", capsys=capsys)[0] == 0  # the instructors' sync check ignores student edits
     (root / "solutions" / "rnnlib" / "util.py").write_text("a = 2\n")  # solutions/ moves on elsewhere
     code, out = run(root, capsys=capsys)
-    assert code == 0 and out == "updated: rnnlib/util.py\n"
+    assert code == 0
+    kept = "1 file holds your edits and was kept:\n  rnnlib/losses.py\n"
+    assert out.startswith(f"updated: rnnlib/util.py\n{kept}")
     assert (root / "rnnlib" / "losses.py").read_text() == mine
 
     softmax = root / "solutions" / "rnnlib" / "losses.py"  # and then in the file the student edited
@@ -286,7 +290,8 @@ def test_a_students_edits_survive_the_generator_and_the_sync_check(tmp_path, cap
     (root / "solutions" / "rnnlib" / "util.py").write_text("a = 3\n")
     code, out = run(root, capsys=capsys)
     assert code == 1
-    assert "  rnnlib/losses.py\n" in out and "--force" in out and "my_helpers" not in out
+    assert "  rnnlib/losses.py\n" in out and "my_helpers" not in out
+    assert out.endswith("run\n  make generate FORCE=1 FILES='rnnlib/losses.py'\n")
     assert (root / "rnnlib" / "losses.py").read_text() == mine
     assert (root / "rnnlib" / "util.py").read_text().endswith("a = 2\n"), (
         "nothing is written when one is kept"
@@ -310,6 +315,108 @@ def test_an_edited_file_whose_source_is_gone_is_kept(tmp_path, capsys):
     (root / "solutions" / "rnnlib" / "old.py").unlink()
     assert run(root, capsys=capsys)[0] == 1
     assert (root / "rnnlib" / "old.py").read_text() == "a = 1  # my note\n"
+
+
+def test_up_to_date_names_the_files_that_hold_edits(tmp_path, capsys):
+    root = make_tree(tmp_path, {"losses.py": SOFTMAX, "util.py": "a = 1\n"}, {"p.ipynb": problem_set()})
+    run(root, capsys=capsys)
+    (root / "rnnlib" / "losses.py").write_text("mine\n")
+    (root / "exercises" / "p.ipynb").write_text("{}\n")
+    code, out = run(root, capsys=capsys)
+    assert (code, out) == (
+        0,
+        "up to date with solutions/ (3 files); 2 files hold your edits and were kept:\n"
+        "  exercises/p.ipynb\n"
+        "  rnnlib/losses.py\n"
+        "To start one over from a fresh copy (yours is first copied under backups/), run\n"
+        "  make generate FORCE=1 FILES=exercises/p.ipynb\n"
+        "(make generate FORCE=1 without FILES replaces every file that holds edits.)\n",
+    )
+    assert (root / "rnnlib" / "losses.py").read_text() == "mine\n"
+
+
+def test_force_starts_edited_files_over_when_solutions_did_not_change(tmp_path, capsys, monkeypatch):
+    """A student who wants a fresh stub gets one, of named files or all; every version replaced is saved."""
+    monkeypatch.setattr(generate, "time", types.SimpleNamespace(strftime=lambda format: "20260101-120000"))
+    root = make_tree(tmp_path, {"losses.py": SOFTMAX, "util.py": "a = 1\n"})
+    run(root, capsys=capsys)
+    fresh = {path: (root / path).read_text() for path in ("rnnlib/losses.py", "rnnlib/util.py")}
+    (root / "rnnlib" / "losses.py").write_text("my softmax\n")
+    (root / "rnnlib" / "util.py").write_text("a = 'mine'\n")
+
+    code, out = run(root, "--force", str(root / "rnnlib" / "losses.py"), capsys=capsys)  # absolute works too
+    assert code == 0
+    assert out.startswith(
+        "saved your versions under backups/20260101-120000/\nreplaced (backed up): rnnlib/losses.py\n"
+        "1 file holds your edits and was kept:\n  rnnlib/util.py\n"
+    )
+    first = root / "backups" / "20260101-120000"
+    assert (root / "rnnlib" / "losses.py").read_text() == fresh["rnnlib/losses.py"]
+    assert (first / "rnnlib" / "losses.py").read_text() == "my softmax\n"
+    assert (root / "rnnlib" / "util.py").read_text() == "a = 'mine'\n"
+
+    (root / "rnnlib" / "losses.py").write_text("my second softmax\n")
+    assert run(root, "--force", capsys=capsys) == (  # the same second: a new folder, not the one before
+        0,
+        "saved your versions under backups/20260101-120000-2/\n"
+        "replaced (backed up): rnnlib/losses.py\nreplaced (backed up): rnnlib/util.py\n",
+    )
+    second = root / "backups" / "20260101-120000-2"
+    assert (first / "rnnlib" / "losses.py").read_text() == "my softmax\n"
+    assert (second / "rnnlib" / "losses.py").read_text() == "my second softmax\n"
+    assert (second / "rnnlib" / "util.py").read_text() == "a = 'mine'\n"
+    assert {path: (root / path).read_text() for path in fresh} == fresh
+    assert run(root, capsys=capsys)[1] == "up to date: rnnlib/ and exercises/ match solutions/ (2 files)\n"
+
+
+def test_force_on_named_files_only_still_stops_on_an_unnamed_conflict(tmp_path, capsys):
+    root = make_tree(tmp_path, {"a.py": "a = 1\n", "b.py": "b = 1\n"})
+    run(root, capsys=capsys)
+    for name in ("a.py", "b.py"):
+        (root / "rnnlib" / name).write_text("mine\n")
+        (root / "solutions" / "rnnlib" / name).write_text("changed = 1\n")
+    code, out = run(root, "--force", "rnnlib/a.py", capsys=capsys)
+    assert code == 1 and "  rnnlib/b.py\n" in out and "rnnlib/a.py" not in out
+    assert not (root / "backups").exists()
+    assert [(root / "rnnlib" / name).read_text() for name in ("a.py", "b.py")] == ["mine\n", "mine\n"]
+
+
+def test_only_generated_files_can_be_named_and_only_with_force(tmp_path, capsys):
+    root = make_tree(tmp_path, {"losses.py": SOFTMAX})
+    run(root, capsys=capsys)
+    (root / "rnnlib" / "losses.py").write_text("mine\n")
+    (root / "rnnlib" / "my_helpers.py").write_text("x = 1\n")
+    assert generate.main(["--force", "rnnlib/my_helpers.py", "losses.py", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "error: rnnlib/my_helpers.py is not a file generated from solutions/" in err
+    assert "error: losses.py is not a file generated from solutions/ (name it from the repository, " in err
+    with pytest.raises(SystemExit) as stopped:
+        generate.main(["rnnlib/losses.py", "--root", str(root)])
+    assert stopped.value.code == 2
+    assert "needs --force (make generate FORCE=1 FILES='FILE ...')" in capsys.readouterr().err
+    assert (root / "rnnlib" / "losses.py").read_text() == "mine\n" and not (root / "backups").exists()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="the course's commands need make")
+def test_the_command_a_refusal_names_runs_the_generator_with_the_courses_python(tmp_path, capsys):
+    """The message names a make command; make must turn it into .venv's Python (which has nbformat, unlike
+    the system's) running the generator with --force and the files."""
+    root = make_tree(tmp_path, {"losses.py": SOFTMAX})
+    run(root, capsys=capsys)
+    (root / "rnnlib" / "losses.py").write_text("mine\n")
+    softmax = root / "solutions" / "rnnlib" / "losses.py"
+    softmax.write_text(softmax.read_text().replace("row-wise softmax", "softmax of each row"))
+    code, out = run(root, capsys=capsys)
+    named = shlex.split(out.splitlines()[-1])
+    assert code == 1 and named[:3] == ["make", "generate", "FORCE=1"]
+    done = subprocess.run(
+        ["make", "--dry-run", "--silent", *named[1:]], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    command = shlex.split(done.stdout.splitlines()[-1])
+    assert command[:3] == [".venv/bin/python", "tools/generate.py", "--force"]
+    assert generate.main([*command[2:], "--root", str(root)]) == 0
+    assert "softmax of each row" in (root / "rnnlib" / "losses.py").read_text()
 
 
 def test_the_repositorys_sync_check_passes_with_a_students_edit(tmp_path):

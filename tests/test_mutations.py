@@ -239,6 +239,12 @@ MUTANTS = {
         "delta_t = (dHs[:, t] + dh_next) * (1 - Hs[:, t] ** 2)",
         "dHs[:, t] += dh_next\n        delta_t = dHs[:, t] * (1 - Hs[:, t] ** 2)",
     ),
+    "BPTT carries the gradient back through Whh, not its transpose": (
+        "4.2",
+        "rnn.py",
+        "dh_next = delta_t @ Whh_T",
+        "dh_next = delta_t @ Whh",
+    ),
     "BPTT float64 leak": ("4.2", "rnn.py", "Delta = np.empty_like(Hs)", "Delta = np.empty(Hs.shape)"),
     "dWhh accumulated in float64": (
         "4.2",

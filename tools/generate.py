@@ -1,8 +1,11 @@
 """Generate the student's rnnlib/ and exercises/ from the single source in solutions/.
 
-    python tools/generate.py           # write what is out of date, delete what has no source
-    python tools/generate.py --check   # write nothing; exit 1 if solutions/ changed since the last run
-    python tools/generate.py --force   # also replace files with edits of their own, after a backup
+    make generate                               # write what is out of date, delete what has no source
+    make generate FORCE=1                       # also replace every file holding edits, after a backup
+    make generate FORCE=1 FILES=rnnlib/data.py  # ... only these (a fresh copy to start an exercise over)
+    .venv/bin/python tools/generate.py --check  # write nothing; exit 1 if solutions/ changed since
+
+make generate runs .venv/bin/python tools/generate.py, with --force for FORCE=1 and FILES as arguments.
 
 In solutions/rnnlib/**/*.py each region between the lines ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` becomes one ``raise NotImplementedError(...)`` that names the exercise (read from the
@@ -14,8 +17,10 @@ placeholders, and every output (with its execution count and timings) is cleared
 
 A student's work is never lost: tools/generated.json records the sha256 of every file as it was last
 written. A file that no longer matches its record holds someone's edits, so it is neither replaced nor
-deleted; the generator lists it and stops, unless ``--force``, which first copies it under backups/.
-``--check`` compares a fresh generation with that record only, so a student's edits never fail it.
+deleted: the generator lists it as kept and, if solutions/ changed (or removed) that file since, writes
+nothing and stops. ``--force`` replaces such files too (with FILE names, only those), after copying each
+under backups/<time>/. ``--check`` compares a fresh generation with that record only, so a student's
+edits never fail it.
 """
 
 import argparse
@@ -52,6 +57,9 @@ IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints"}
 GENERATED_DIRS = ("rnnlib", "exercises")
 MANIFEST = "tools/generated.json"
 BACKUPS = "backups"
+# The commands the messages name: make runs the generator with .venv's Python, which has nbformat.
+GENERATE = "make generate"
+FORCE = "make generate FORCE=1"
 
 
 class GenerateError(Exception):
@@ -320,7 +328,8 @@ def out_of_date(root, files):
 
 def plan(root, files):
     """[(status, path)] of what writing the tree would do, each file judged on disk against the manifest:
-    "missing", "stale", "extra" (safe to write or delete) and "edited" (it holds edits: keep it)."""
+    "missing", "stale", "extra" (safe to write or delete), "edited" (it holds edits and solutions/ did
+    not change it since: keep it) and "conflict" (it holds edits and solutions/ changed or removed it)."""
     manifest, changes = read_manifest(root), []
     on_disk = {
         target.relative_to(root).as_posix()
@@ -332,10 +341,12 @@ def plan(root, files):
         target = root / path
         current = digest(target.read_bytes()) if path in on_disk else None
         expected = digest(files[path].encode("utf-8")) if path in files else None
-        if current == expected or (current is not None and expected == manifest.get(path)):
-            continue  # right already, or solutions/ did not change it since: any edits there are kept
-        if current is not None and current != manifest.get(path):
-            changes.append(("edited", path))
+        if current == expected:
+            continue
+        if current is not None and expected == manifest.get(path):
+            changes.append(("edited", path))  # and nothing new to bring in: kept unless forced
+        elif current is not None and current != manifest.get(path):
+            changes.append(("conflict", path))
         elif path not in files:
             changes.append(("extra", path))
         else:
@@ -344,8 +355,13 @@ def plan(root, files):
 
 
 def back_up(root, paths):
-    """Copy ``paths`` under backups/<time>/ (same relative paths); returns that folder."""
-    folder = root / BACKUPS / time.strftime("%Y%m%d-%H%M%S")
+    """Copy ``paths`` under backups/<time>/ (same relative paths); returns that folder, a new one even
+    when another run made one the same second, so that no backup overwrites an older one."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder, n = root / BACKUPS / stamp, 1
+    while folder.exists():
+        n += 1
+        folder = root / BACKUPS / f"{stamp}-{n}"
     for path in paths:
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / path, folder / path)
@@ -353,7 +369,7 @@ def back_up(root, paths):
 
 
 def apply(root, files, changes):
-    """Write the missing, stale and (forced) edited files, delete the extra ones; record what was written."""
+    """Write the missing, stale and forced files, delete the extra ones; record what was written."""
     manifest = {
         path: sha for path, sha in read_manifest(root).items() if path in files or (root / path).is_file()
     }
@@ -371,20 +387,42 @@ def apply(root, files, changes):
     write_manifest(root, manifest)
 
 
+def repository_path(root, name):
+    """``name`` (a path relative to the repository, or absolute) as the manifest spells it; None if it
+    is outside the repository."""
+    try:
+        return (root / name).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Generate rnnlib/ and exercises/ from solutions/.")
-    parser.add_argument(
+    parser = argparse.ArgumentParser(
+        description="Generate rnnlib/ and exercises/ from solutions/. A file that holds edits made after it "
+        "was generated is kept; if solutions/ changed that file since, nothing is written (see --force)."
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 if solutions/ changed since the last generation",
     )
-    parser.add_argument(
+    mode.add_argument(
         "--force",
         action="store_true",
-        help="also replace or delete files that hold edits, after copying them under backups/",
+        help="also replace every file that holds edits with a fresh copy (or delete it when its source is "
+        "gone), after copying it under backups/<time>/; with FILEs, only those",
+    )
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="with --force, the files to replace, relative to the repository (e.g. rnnlib/data.py)",
     )
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this one)")
     args = parser.parse_args(argv)
+    if args.files and not args.force:
+        parser.error(f"naming files replaces them, so it needs --force ({FORCE} FILES='FILE ...')")
     root = args.root.resolve()
     try:
         files = expected_files(root)
@@ -397,38 +435,63 @@ def main(argv=None):
         for status, path in changes:
             print(f"{status}: {path}")
         if changes:
-            print(
-                "solutions/ changed since rnnlib/ and exercises/ were generated: run python tools/generate.py"
-            )
+            print(f"solutions/ changed since rnnlib/ and exercises/ were generated: run {GENERATE}")
             return 1
         print(f"OK: rnnlib/ and exercises/ were generated from solutions/ as it is ({len(files)} files)")
         return 0
+    ours = set(files) | set(read_manifest(root))
+    named = {name: repository_path(root, name) for name in args.files}
+    unknown = [name for name, path in named.items() if path not in ours]
+    if unknown:
+        for name in unknown:
+            print(
+                f"error: {name} is not a file generated from solutions/ (name it from the repository, "
+                "e.g. rnnlib/data.py), so --force cannot replace it",
+                file=sys.stderr,
+            )
+        return 2
     changes = plan(root, files)
-    edited = [path for status, path in changes if status == "edited"]
-    if edited and not args.force:
-        print("These files hold edits made after they were generated, so they were left as they are:")
-        for path in edited:
+    held = [path for status, path in changes if status in ("edited", "conflict")]
+    forced = [path for path in held if not named or path in named.values()] if args.force else []
+    conflicts = [path for status, path in changes if status == "conflict" and path not in forced]
+    if conflicts:
+        print("These files hold edits made after they were generated, and solutions/ has changed them since:")
+        for path in conflicts:
             print(f"  {path}")
         print(
-            "Nothing was written. To replace them with fresh copies from solutions/ anyway, run\n"
-            "python tools/generate.py --force: it first copies each of them under backups/."
+            "Nothing was written. To replace them with fresh copies from solutions/ anyway (each is first "
+            f"copied under {BACKUPS}/), run\n  {FORCE} FILES='{' '.join(conflicts)}'"
         )
         return 1
-    if edited:
-        print(f"saved your versions under {back_up(root, edited).relative_to(root).as_posix()}/")
-    apply(root, files, changes)
-    verbs = {
-        "missing": "created",
-        "stale": "updated",
-        "edited": "replaced (backed up)",
-        "extra": "deleted (no source in solutions/)",
-    }
-    for status, path in changes:
-        verb = verbs[status]
-        if status == "edited" and path not in files:
+    if forced:
+        print(f"saved your versions under {back_up(root, forced).relative_to(root).as_posix()}/")
+    kept = [path for path in held if path not in forced]
+    written = [(status, path) for status, path in changes if path not in kept]
+    apply(root, files, written)
+    verbs = {"missing": "created", "stale": "updated", "extra": "deleted (no source in solutions/)"}
+    for status, path in written:
+        if path not in forced:
+            verb = verbs[status]
+        elif path in files:
+            verb = "replaced (backed up)"
+        else:
             verb = "deleted (backed up; no source in solutions/)"
         print(f"{verb}: {path}")
-    if not changes:
+    if kept:
+        holds = (
+            "1 file holds your edits and was kept"
+            if len(kept) == 1
+            else f"{len(kept)} files hold your edits and were kept"
+        )
+        print(("" if written else f"up to date with solutions/ ({len(files)} files); ") + f"{holds}:")
+        for path in kept:
+            print(f"  {path}")
+        print(
+            f"To start one over from a fresh copy (yours is first copied under {BACKUPS}/), run\n"
+            f"  {FORCE} FILES={kept[0]}\n"
+            f"({FORCE} without FILES replaces every file that holds edits.)"
+        )
+    elif not written:
         print(f"up to date: rnnlib/ and exercises/ match solutions/ ({len(files)} files)")
     return 0
 

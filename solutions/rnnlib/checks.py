@@ -237,9 +237,10 @@ def _relative(filename):
         return filename
 
 
-def _preview(value, limit=80):
-    """A short one-line picture of a value: a message is one line, so a matrix's rows are run together."""
-    text = np.array2string(value, threshold=8) if isinstance(value, np.ndarray) else repr(value)
+def _preview(value, limit=160):
+    """A short one-line picture of a value: a message is one line, so a matrix's rows are run together.
+    Arrays of up to 32 entries are shown whole, so that the one entry that differs is not left out."""
+    text = np.array2string(value, threshold=32) if isinstance(value, np.ndarray) else repr(value)
     text = " ".join(text.split()) if isinstance(value, np.ndarray) else text
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -6,13 +6,15 @@
     python -m rnnlib sample checkpoints/tinyshakespeare_gru.npz --prompt "ROMEO:" --temperature 0.8
 
 It runs the rnnlib that ``import rnnlib`` selects (yours, or the reference with RNNLIB=reference): on an
-exercise that is not done yet it says which, in one line. Errors are one line too, and exit with 1;
-Ctrl-C before training starts, or during evaluate or sample, changes nothing and exits with 130.
+exercise that is not done yet it says which, and what runs meanwhile, in one line. Errors are one line
+too, and exit with 1; Ctrl-C before training starts, or during evaluate or sample, changes nothing and
+exits with 130.
 """
 
 import argparse
 import dataclasses
 import math
+import re
 import signal
 import sys
 import tempfile
@@ -23,7 +25,7 @@ import numpy as np
 from . import PROJECT_ROOT, checkpoint, data
 from .baselines import bigram_perplexity, unigram_perplexity
 from .checks import _not_done
-from .config import DTYPES, MODELS, OPTIMIZERS, Config
+from .config import DTYPES, MODELS, OPTIMIZER_DEFAULTS, OPTIMIZERS, Config
 from .sample import sample
 from .train import RunState, measure, train
 
@@ -41,13 +43,28 @@ def main(argv=None):
         not_done = _not_done(error)
         if not_done is None:
             raise
-        print(f"rnnlib {args.name}: {not_done}", file=sys.stderr)
+        print(f"rnnlib {args.name}: {not_done}; {_meanwhile(not_done, args)}", file=sys.stderr)
     except (checkpoint.CheckpointError, ValueError, OSError, FloatingPointError) as error:
         print(f"rnnlib {args.name}: error: {error}", file=sys.stderr)
     except KeyboardInterrupt:  # during training, _StopOnCtrlC and train_command handle it
         print(f"rnnlib {args.name}: stopped by Ctrl-C; nothing was changed", file=sys.stderr)
         return INTERRUPTED
     return 1
+
+
+def _meanwhile(not_done, args):
+    """What the student can run until the exercise that ``not_done`` names is done: a new run without
+    lessons 07-09 (the GRU, momentum and Adam), if that exercise is one of theirs, else the reference."""
+    reference = f"RNNLIB=reference python -m rnnlib {args.name} ..."
+    number = re.match(r"Exercise (\d+)\.", str(not_done))
+    lesson = int(number[1]) if number else None
+    if args.name == "train" and not args.resume and lesson in (7, 8, 9):  # a resumed run keeps both
+        options = "--optimizer sgd" if lesson == 9 else "--model rnn"
+        # Lesson 09 comes after the GRU's lessons: without the GRU, momentum and Adam are not done either.
+        if lesson != 9 and (args.optimizer or Config.optimizer) != "sgd":
+            options += " --optimizer sgd"
+        return f"until then train with {options} (lesson 05's exercises), or run the reference: {reference}"
+    return f"{reference} runs the course's reference meanwhile"
 
 
 # train
@@ -63,7 +80,7 @@ def train_command(args):
     if given.get("corpus") and given["corpus"] not in data.CORPORA:
         given["corpus"] = str(Path(given["corpus"]).resolve())  # so that evaluate finds it from anywhere
     if args.resume:
-        path = path or _default_path(Config(**given))
+        path = path or _default_path(_config(given))
         saved = checkpoint.load(path, model=given.get("model"))
         _refuse_changes(saved.config, given, path)
         config = dataclasses.replace(saved.config, **given)
@@ -81,7 +98,7 @@ def train_command(args):
             _unverified_text(path, config, state.window, train_ids)
         print(f"resuming {path} at step {state.step} of {config.steps}")
     else:
-        config = Config(**given)
+        config = _config(given)
         path = path or _default_path(config)
         if path.exists():
             raise ValueError(
@@ -97,6 +114,7 @@ def train_command(args):
         )
     _check_long_enough(config, training=train_ids, validation=val_ids)
     _check_folder(path)
+    _try_one_step(config, params, train_ids, vocab)
     print(f"{_describe(config, params)}; {len(train_ids):,} training characters; checkpoints to {path}")
 
     def save(state):
@@ -145,6 +163,43 @@ def train_command(args):
         print(f"stopped by Ctrl-C; go on with: python -m rnnlib train --checkpoint {path} --resume")
         return INTERRUPTED
     return 0
+
+
+def _config(given):
+    """The Config of the options given, with defaults that depend on other options: the learning rate and
+    the clipping norm are the optimiser's, and the warm-up at most a tenth of the run (lesson 10's 2,800
+    steps keep 100)."""
+    steps = given.get("steps", Config.steps)
+    if given.get("warmup", -1) >= steps >= 1:  # a steps < 1 is Config's error, which names it
+        raise ValueError(f"--warmup ({given['warmup']}) must be less than --steps ({steps})")
+    defaults = OPTIMIZER_DEFAULTS[given.get("optimizer", Config.optimizer)] | {
+        "warmup": min(Config.warmup, steps // 10)
+    }
+    return Config(**(defaults | given))
+
+
+def _try_one_step(config, params, train_ids, vocab):
+    """One step of the run on a copy of the parameters and a window of 1 x 2 characters, so that an
+    exercise the run needs and that is not done yet stops it here, in one line, rather than once the
+    progress bar has started (only a step reaches the optimiser's exercise)."""
+    train(
+        config.module(),
+        {name: P.copy() for name, P in params.items()},
+        train_ids[:3],
+        train_ids[:3],
+        vocab=vocab,
+        batch_size=1,
+        seq_len=2,
+        steps=1,
+        lr=config.lr,
+        clip=config.clip,
+        eval_every=1,
+        sample_every=0,
+        rng=np.random.default_rng(0),
+        plot=False,
+        progress=False,
+        optimizer=config.optimizer,
+    )
 
 
 class _StopOnCtrlC:
@@ -331,7 +386,8 @@ def _parser():
         help="train a model, checkpointing as it goes",
         description=(
             "Train a character-level RNN or GRU with truncated BPTT. The defaults are lesson 10's run: a "
-            f"GRU of {defaults.hidden_size} units on tinyshakespeare, Adam, warm-up and cosine decay. A "
+            f"GRU of {defaults.hidden_size} units on tinyshakespeare, Adam, warm-up and cosine decay; "
+            "--model rnn --optimizer sgd needs only the exercises of lessons 01-05. A "
             "checkpoint is saved every --checkpoint-every steps and at the end; Ctrl-C saves one after "
             "the current step and stops, and --resume goes on from it exactly where it stopped. If a "
             "checkpoint cannot be written (a full disk, say), the run stops at that step with one line; "
@@ -356,13 +412,22 @@ def _parser():
     _option(group, "--seed", int, defaults, help="initialises the parameters (seed + 1 draws samples)")
     group = train_parser.add_argument_group("optimisation")
     _option(group, "--optimizer", str, defaults, choices=OPTIMIZERS)
-    _option(group, "--lr", float, defaults, help="peak learning rate")
-    _option(group, "--warmup", int, defaults, help="steps of linear warm-up to the peak")
+    _option(group, "--lr", float, defaults, help="peak learning rate", shown=_per_optimizer("lr"))
+    _option(
+        group,
+        "--warmup",
+        int,
+        defaults,
+        help="steps of linear warm-up to the peak",
+        shown=f"{defaults.warmup}, or a tenth of --steps if fewer",
+    )
     _option(group, "--final-lr", float, defaults, help="learning rate at the last step, after a cosine decay")
     _option(group, "--steps", int, defaults, help="steps in the whole run")
     _option(group, "--batch-size", int, defaults, help="B, parallel streams")
     _option(group, "--seq-len", int, defaults, help="T, characters per window of truncated BPTT")
-    _option(group, "--clip", float, defaults, help="maximum global gradient norm")
+    _option(
+        group, "--clip", float, defaults, help="maximum global gradient norm", shown=_per_optimizer("clip")
+    )
     group = train_parser.add_argument_group("progress and checkpoints")
     _option(group, "--eval-every", int, defaults, help="steps between validations")
     _option(group, "--sample-every", int, defaults, help="steps between printed samples (0: never)")
@@ -433,11 +498,19 @@ def _parser():
     return parser
 
 
-def _option(group, flag, kind, defaults, **kwargs):
-    """An option of Config: None unless given, so that --resume can tell what was asked for."""
+def _per_optimizer(name):
+    """The defaults of option ``name`` for each optimiser, as the help shows them."""
+    return ", ".join(
+        f"{settings[name]:g} with {optimizer}" for optimizer, settings in OPTIMIZER_DEFAULTS.items()
+    )
+
+
+def _option(group, flag, kind, defaults, shown=None, **kwargs):
+    """An option of Config: None unless given, so that --resume can tell what was asked for. ``shown``:
+    the default the help gives, when it is not simply Config's."""
     name = flag[2:].replace("-", "_")
-    default = getattr(defaults, name)
-    kwargs["help"] = f"{kwargs.get('help', '')} (default: {default})".lstrip()
+    shown = getattr(defaults, name) if shown is None else shown
+    kwargs["help"] = f"{kwargs.get('help', '')} (default: {shown})".lstrip()
     if "choices" not in kwargs:  # choices show themselves: --model {gru,rnn}
         kwargs["metavar"] = name.upper()
     group.add_argument(flag, type=kind, default=None, **kwargs)

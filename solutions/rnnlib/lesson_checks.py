@@ -301,6 +301,12 @@ def _rnn_step_forward():
     x = X[:, 0]
     h, cache = call("rnn_step_forward", rnn_step_forward, x, h_prev, Wxh, Whh, bh)
     expect_shape("rnn_step_forward: h for B=3, H=6", h, (3, 6))
+    transposed = np.tanh(x @ Wxh + h_prev @ Whh.T + bh)  # the square W_hh fits either way round
+    expect_true(
+        "rnn_step_forward: h for B=3, H=6",
+        not np.allclose(h, transposed),
+        "equals tanh(x Wxh + h_prev Whh.T + bh): the recurrent product is h_prev @ Whh, not Whh's transpose",
+    )
     expect_close("rnn_step_forward: h", h, reference("rnn").rnn_step_forward(x, h_prev, Wxh, Whh, bh)[0])
     expect_close("rnn_step_forward: the h in its cache (cache[4])", cache[4], h)
     h32, _ = rnn_step_forward(*_float32(x, h_prev, Wxh, Whh, bh))
@@ -390,6 +396,24 @@ def _expect_gradients(function, names, got, expected, numerical=None):
         expect_gradient(name, f, x, got[names.index(f"d{name}")])
 
 
+# A backward pass through time is first checked on a window of one step, where the gradient arriving from
+# step t+1 is still zero: a bug in the lines of one step fails there, and one in what carries the gradient
+# back (dh_next) shows in dh0. Only then the longer window, whose failure names the carrying.
+CARRYING = "a window of T = 1 is right, so look at what carries the gradient from step t+1 back to step t"
+
+
+def _one_step_window(X, dHs):
+    return X[:, :1].copy(), dHs[:, :1].copy()
+
+
+def _blaming_the_carrying(expectations):
+    """Run ``expectations()``; a failure, after the one-step window passed, says where to look."""
+    try:
+        expectations()
+    except CheckFailed as error:
+        raise CheckFailed(f"{error} ({CARRYING})") from None
+
+
 @exercise("4.1", "rnn_step_backward")
 def _rnn_step_backward():
     from .rnn import rnn_step_backward
@@ -423,17 +447,26 @@ def _rnn_backward():
     rng = _rng("4.2")
     X, h0, Wxh, Whh, bh = inputs = _rnn_inputs(rng, B=2, T=4, m=3, H=5)
     dHs = rng.normal(size=(2, 4, 5))
-    _, cache = ref.rnn_forward(*inputs)
-    got = call("rnn_backward", rnn_backward, dHs, cache)
     order = (2, 3, 4, 1, 0)
     names = ("dWxh", "dWhh", "dbh", "dh0", "dX")
+    X1, dHs1 = _one_step_window(X, dHs)
+    _, cache1 = ref.rnn_forward(X1, h0, Wxh, Whh, bh)
+    got1, expected1 = call("rnn_backward", rnn_backward, dHs1, cache1), ref.rnn_backward(dHs1, cache1)
+    one_step = [f"{name} on a window of T = 1" for name in names]
+    _expect_gradients("rnn_backward", one_step, [got1[i] for i in order], [expected1[i] for i in order])
+    _, cache = ref.rnn_forward(*inputs)
+    got = call("rnn_backward", rnn_backward, dHs, cache)
     expected = ref.rnn_backward(dHs, cache)
 
     def window_loss(_):
         return np.sum(dHs * ref.rnn_forward(X, h0, Wxh, Whh, bh)[0])
 
     numerical = {name: (window_loss, value) for name, value in (("Whh", Whh), ("h0", h0))}
-    _expect_gradients("rnn_backward", names, [got[i] for i in order], [expected[i] for i in order], numerical)
+    _blaming_the_carrying(
+        lambda: _expect_gradients(
+            "rnn_backward", names, [got[i] for i in order], [expected[i] for i in order], numerical
+        )
+    )
     got32 = rnn_backward(*_float32(dHs), tuple(_float32(*cache)))
     _expect_float32_gradients("rnn_backward", ("dX", "dh0", "dWxh", "dWhh", "dbh"), got32)
     _expect_onehot_input(  # the cache of the reference's forward pass on X, as lm_backward hands it over
@@ -669,9 +702,10 @@ def _gru_forward():
     )
 
 
-def _gru_gradients(function, got, expected, H, data_names):
+def _gru_gradients(function, got, expected, H, data_names, where=""):
     """Compare a GRU backward's gradients with the reference's: each gate's block of dWx, dWh, dbx, dbh
-    first (dW_xr, dW_xz, ...: the block nearest the bug), then the data gradients."""
+    first (dW_xr, dW_xz, ...: the block nearest the bug), then the data gradients; ``where`` ends every
+    label (" on a window of T = 1")."""
     dx, dh, dWx, dWh, dbx, dbh = got
     expect_equal(f"{function}: the number of gradients returned", len(got), 6)
     for name, g, e in (
@@ -684,12 +718,12 @@ def _gru_gradients(function, got, expected, H, data_names):
         for k, gate in enumerate(GATES):
             block = slice(k * H, (k + 1) * H)
             symbol = f"d{name[1:-1]}_{name[-1]}{gate}"  # dW_xr, db_hz, ...
-            label = f"{name}[..., {k * H}:{(k + 1) * H}] ({symbol}, the {gate} gate's block)"
+            label = f"{name}[..., {k * H}:{(k + 1) * H}] ({symbol}, the {gate} gate's block){where}"
             expect_close(
                 f"{function}: {label}", np.asarray(g)[..., block], e[..., block], rtol=1e-6, atol=1e-9
             )
-    expect_close(f"{function}: {data_names[1]}", dh, expected[1], rtol=1e-6, atol=1e-9)
-    expect_close(f"{function}: {data_names[0]}", dx, expected[0], rtol=1e-6, atol=1e-9)
+    expect_close(f"{function}: {data_names[1]}{where}", dh, expected[1], rtol=1e-6, atol=1e-9)
+    expect_close(f"{function}: {data_names[0]}{where}", dx, expected[0], rtol=1e-6, atol=1e-9)
 
 
 @exercise("8.1", "gru_step_backward")
@@ -721,18 +755,22 @@ def _gru_backward():
     rng = _rng("8.2")
     inputs = X, h0, Wx, Wh, bx, bh = _gru_inputs(rng, B=2, T=4, m=3, H=5, scale=0.5)
     dHs = rng.normal(size=(2, 4, 5))
+    X1, dHs1 = _one_step_window(X, dHs)
+    _, cache1 = ref.gru_forward(X1, h0, Wx, Wh, bx, bh)
+    got1, expected1 = call("gru_backward", gru_backward, dHs1, cache1), ref.gru_backward(dHs1, cache1)
+    _gru_gradients("gru_backward", got1, expected1, 5, ("dX", "dh0"), " on a window of T = 1")
     _, cache = ref.gru_forward(*inputs)
     got = call("gru_backward", gru_backward, dHs, cache)
-    _gru_gradients("gru_backward", got, ref.gru_backward(dHs, cache), 5, ("dX", "dh0"))
 
     def window_loss(_):
         return np.sum(dHs * ref.gru_forward(X, h0, Wx, Wh, bx, bh)[0])
 
-    for name, value, i in (
-        ("Wh", Wh, 3),
-        ("h0", h0, 1),
-    ):  # and by central differences, not the reference alone
-        expect_gradient(name, window_loss, value, got[i])
+    def whole_window():
+        _gru_gradients("gru_backward", got, ref.gru_backward(dHs, cache), 5, ("dX", "dh0"))
+        for name, value, i in (("Wh", Wh, 3), ("h0", h0, 1)):  # and by central differences too
+            expect_gradient(name, window_loss, value, got[i])
+
+    _blaming_the_carrying(whole_window)
     got32 = gru_backward(*_float32(dHs), tuple(_float32(*cache)))
     _expect_float32_gradients("gru_backward", ("dX", "dh0", "dWx", "dWh", "dbx", "dbh"), got32)
     _expect_onehot_input(  # the cache of the reference's forward pass on X, as lm_backward hands it over
