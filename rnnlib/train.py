@@ -171,6 +171,7 @@ def train(
     checkpoint_every=None,
     on_checkpoint=None,
     progress=True,
+    label="training",
 ):
     """Train ``params`` (in place) for ``steps`` windows of truncated BPTT; returns the history.
 
@@ -190,7 +191,8 @@ def train(
     it; a saved one to resume: the run goes on from its step, to ``steps`` in all). ``stop``, a function
     of no argument, is asked after every step and ends the run early when it returns True (Ctrl-C in
     the command line). ``on_checkpoint(state)`` is called every ``checkpoint_every`` steps, after the
-    last step and when stopped early, always between two steps.
+    last step and when stopped early, always between two steps. ``label`` names the run on its progress
+    bar, so that two runs in one notebook tell themselves apart.
 
     Returns a dict of arrays: loss, grad_norm and lr (one per step), val_step, val_loss and
     val_perplexity (one per evaluation), and seconds, the training time of the whole run.
@@ -247,7 +249,7 @@ def train(
         # saved output small.
         bar = tqdm(
             range(state.step + 1, steps + 1),
-            desc="training",
+            desc=label,
             unit="step",
             file=sys.stdout,
             mininterval=1,
