@@ -2,6 +2,7 @@
 #   make lab      create the environment if needed, open JupyterLab on the first lesson
 #   make test     create the environment if needed, run the whole test suite (what CI runs)
 #   make check    run the lesson checks on your rnnlib/ (make check L=02 for one lesson)
+#   make nbval    run the lessons under nbval on your rnnlib/, as CI does (make nbval L=02 for one lesson)
 #   make generate FORCE=1 FILES=rnnlib/data.py   start a file over from a fresh copy (yours goes to backups/)
 # The environment is .venv/, made with uv when it is installed (faster), else venv + pip.
 
@@ -11,15 +12,18 @@ UV := $(shell command -v uv 2>/dev/null)
 # RNNLIB=reference selects solutions/rnnlib; make passes it on to JupyterLab, the kernels and checks.
 export RNNLIB
 
-.PHONY: lab test check generate notebooks clean
+.PHONY: lab test check nbval generate notebooks clean
 
 # Containers often run as root, which JupyterLab refuses unless told.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# The server's root is the course, so the file browser shows rnnlib/ and exercises/ beside the lessons
-# (given only a file, JupyterLab would serve the file's folder); lesson 00 still opens first.
+# The server's root is the course, and lesson 00 opens first with the file browser at that root
+# (file-browser-path=/; opening a file alone shows the file's folder), so rnnlib/ and exercises/ are in
+# view beside notebooks/. The first address printed is /, which redirects there with its token.
+LAB_START := --LabApp.default_url='/lab/tree/notebooks/00_welcome.ipynb?file-browser-path=/' \
+	--ServerApp.custom_display_url=/
 lab: $(VENV)/.installed
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir='$(CURDIR)' notebooks/00_welcome.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir='$(CURDIR)' $(LAB_START)
 
 test: $(VENV)/.installed $(VENV)/.torch $(VENV)/.browser
 	$(VENV)/bin/ruff check .
@@ -28,15 +32,20 @@ test: $(VENV)/.installed $(VENV)/.torch $(VENV)/.browser
 check: $(VENV)/.installed
 	$(PY) tools/check.py $(L)
 
+nbval: $(VENV)/.installed
+	$(PY) tools/nbval_lessons.py $(L)
+
 # Instructors: regenerate rnnlib/ and exercises/ from solutions/, re-execute the lessons. A file holding
 # edits is kept (and if solutions/ changed it, nothing is written); FORCE=1 replaces every such file with a
 # fresh copy, or with FILES='rnnlib/data.py ...' only those, after copying each under backups/<time>/.
 generate: $(VENV)/.installed
 	$(PY) tools/generate.py $(if $(FORCE),--force) $(FILES)
 
+# Execute the lessons and solved problem sets with the reference (FILES='notebooks/10_shakespeare.ipynb ...'
+# for some). One that holds changes since it was last executed here stops it; FORCE=1 executes it anyway,
+# after copying it under backups/<time>/.
 notebooks: $(VENV)/.installed
-	RNNLIB=reference $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
-		notebooks/*.ipynb solutions/exercises/*.ipynb
+	$(PY) tools/notebooks.py $(if $(FORCE),--force) $(FILES)
 
 $(VENV)/.installed: pyproject.toml
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \

@@ -6,6 +6,7 @@ must answer its temperature slider with what `rnnlib.sample.sample` gives. Selec
 `pytest -m browser`; without Playwright or Chromium they skip, saying which is missing.
 """
 
+import html
 import importlib.util
 import json
 import re
@@ -130,6 +131,33 @@ def test_every_lesson_and_problem_set_renders_without_errors_and_fits_the_window
     assert not found, f"what a student would see go wrong:\n{report}"
 
 
+def test_make_lab_opens_lesson_00_with_the_course_root_in_the_file_browser(lab_page):
+    """The address `make lab` sends the browser to (the page the server writes for it) opens lesson 00,
+    and the file browser shows the course's root, where rnnlib/ and exercises/ are, not notebooks/."""
+    lab, page = lab_page
+    [opener] = lab.runtime_dir.glob("jpserver-*-open.html")
+    url = html.unescape(re.search(r'href="([^"]+)"', opener.read_text())[1])
+    page.goto(f"{url}{'&' if '?' in url else '?'}reset")  # reset: a fresh workspace, as on a first start
+    page.wait_for_function("() => window.jupyterapp !== undefined")
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    try:
+        expect(page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")).to_contain_text(
+            "00_welcome.ipynb"
+        )
+        ensure_file_browser_open(page)
+        try:
+            page.wait_for_function(
+                "() => { const names = [...document.querySelectorAll('#filebrowser .jp-DirListing-itemText')]"
+                ".map(e => e.textContent); return ['notebooks', 'rnnlib', 'exercises']"
+                ".every(name => names.includes(name)); }",
+                timeout=15_000,
+            )
+        except PlaywrightTimeout:
+            raise AssertionError(f"the file browser lists {file_browser_names(page)}") from None
+    finally:
+        discard_and_close(page)
+
+
 def test_the_page_checks_see_each_kind_of_defect(lab_page):
     """Defects put at the end of an open lesson's page, far out of view (never saved), are each reported
     by PROBLEMS_JS."""
@@ -250,6 +278,38 @@ def test_lesson_11_sampling_panel_follows_its_temperature_slider(lab_page):
     assert shown == kernel["sample"], (
         f"the panel shows:\n{shown}\nrnnlib.sample.sample gives for its settings:\n{kernel['sample']}"
     )
+
+
+def _committed_still():
+    """The sample in the still that lesson 11's panel cell was saved with, as text."""
+    (still,) = [
+        output["data"]["text/html"]
+        for cell in notebook_cells(LESSON_11)
+        if cell["cell_type"] == "code" and "".join(cell["source"]).startswith("panel = sampling_panel(")
+        for output in cell["outputs"]
+    ]
+    return html.unescape(re.search(r"<pre[^>]*>(.*?)</pre>", "".join(still), re.S)[1])
+
+
+def test_lesson_11_opened_without_a_kernel_shows_a_still_of_its_panel(lab_page):
+    """Widgets live in their kernel: the saved lesson shows the panel's still (its settings, its sample
+    and a note to run the cell), never a widget's raw repr or "Error displaying widget"."""
+    lab, page = lab_page
+    open_lab(page, lab)
+    open_without_kernel(page, LESSON_11)
+    try:
+        wait_until_rendered(page, LESSON_11)
+        still = page.locator(f"{ACTIVE_NOTEBOOK} .jp-OutputArea-output", has_text="Sampling panel")
+        expect(still).to_have_count(1)
+        still.scroll_into_view_if_needed()
+        shown = still.inner_text()
+        whole = page.locator(ACTIVE_NOTEBOOK).inner_text()
+    finally:
+        close_all(page)
+    assert "Run the cell to use the panel." in shown, shown
+    assert all(setting in shown for setting in ("temperature", "top-k", "prompt", "length", "seed")), shown
+    assert _committed_still().strip() in shown, f"the still shows:\n{shown}"
+    assert "Error displaying widget" not in whole and "VBox(children" not in whole
 
 
 def _screenshots_tool():

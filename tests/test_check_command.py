@@ -1,9 +1,16 @@
-"""`make check` (tools/check.py): each exercise reported with its whole message, problem sets beside."""
+"""`make check` (tools/check.py): each exercise reported with its whole message, problem sets beside;
+`make nbval` (tools/nbval_lessons.py): the lessons under nbval, one line per failing cell."""
 
+import importlib
 import os
+import re
 import shutil
 import subprocess
 import sys
+import types
+
+import nbformat
+import pytest
 
 from rnnlib import PROJECT_ROOT
 
@@ -76,3 +83,65 @@ def test_a_lesson_without_exercises_and_an_unknown_lesson():
     done = _check("42", "student")
     assert done.returncode != 0
     assert "No lesson matches '42'" in done.stderr
+
+
+# make nbval (tools/nbval_lessons.py): the lessons under nbval on your rnnlib/, one line per failing cell.
+
+
+def _nbval(lesson, choice=None):
+    env = {k: v for k, v in os.environ.items() if k != "RNNLIB"}
+    if choice is not None:
+        env["RNNLIB"] = choice
+    return subprocess.run(
+        [sys.executable, "tools/nbval_lessons.py", lesson],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_nbval_runs_only_the_lesson_and_writes_nothing_into_it():
+    lesson = PROJECT_ROOT / "notebooks" / "01_text_as_data.ipynb"
+    before = (lesson.read_bytes(), lesson.stat().st_mtime_ns)
+    done = _nbval("01", "reference")
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = re.search(r"\nnotebooks/01_text_as_data\.ipynb: (\d+) of (\d+) code cells pass\n", done.stdout)
+    assert summary and summary[1] == summary[2], done.stdout
+    # pytest ran those cells and nothing else: no problem set, no test of the course.
+    assert done.stdout.rstrip().splitlines()[-1].startswith(f"{summary[1]} passed in ")
+    assert (lesson.read_bytes(), lesson.stat().st_mtime_ns) == before
+
+
+def test_nbval_on_the_stubs_gives_one_line_per_failing_cell_naming_the_check():
+    done = _nbval("02")  # RNNLIB unset: the student's own rnnlib/, all stubs
+    assert done.returncode == 1
+    assert re.search(
+        r"\n  code cell \d+ \(check_exercise\(\"2\.1\"\)\): ExerciseNotDone: Exercise 2\.1 is not done yet: "
+        r"implement softmax in rnnlib/losses\.py\n",
+        done.stdout,
+    ), done.stdout
+    assert "Traceback" not in done.stdout and "Input:" not in done.stdout, "no wall of nbval's report"
+
+
+def test_nbval_names_what_a_check_cell_printed_instead_of_its_line():
+    sys.path.insert(0, str(PROJECT_ROOT / "tools"))
+    nbval_lessons = importlib.import_module("nbval_lessons")
+    saved = nbformat.v4.new_output("stream", text="✓ Exercise 2.1: softmax\n")
+    cell = nbformat.v4.new_code_cell('#NBVAL_CHECK_OUTPUT\ncheck_exercise("2.1")', outputs=[saved])
+    printed = [nbformat.v4.new_output("stream", text="debugging softmax\n"), saved]
+    item = types.SimpleNamespace(test_outputs=printed, cell=cell)
+    assert nbval_lessons.what_went_wrong(item, None) == (
+        "printed 'debugging softmax' where the lesson printed '✓ Exercise 2.1: softmax'"
+    )
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="the course's commands need make")
+def test_make_nbval_runs_the_tool_and_an_unknown_lesson_is_one_line():
+    done = subprocess.run(
+        ["make", "--dry-run", "--silent", "nbval", "L=02"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert done.stdout.splitlines()[-1] == ".venv/bin/python tools/nbval_lessons.py 02", done.stdout
+    done = _nbval("42")
+    assert done.returncode == 1
+    assert done.stderr == "No lesson matches '42': use a lesson number such as 02 (see notebooks/).\n"

@@ -220,8 +220,10 @@ def test_a_problem_set_gets_placeholders_and_no_outputs(tmp_path):
     root = make_tree(tmp_path, problem_sets={"01_p.ipynb": source})
     notebook = nbformat.reads(generated(root, "exercises/01_p.ipynb"), as_version=4)
     code, text, _, tagged_code, tagged_text = notebook.cells
-    message = "Problem 2 of 01_p is not done yet: write your answer where it says YOUR CODE HERE"
-    stub = f'# YOUR CODE HERE\nraise NotImplementedError("{message}")'
+    stub = (
+        '# YOUR CODE HERE\nraise NotImplementedError(\n    "Problem 2 of 01_p is not done yet: "\n'
+        '    "write your answer where it says YOUR CODE HERE"\n)'
+    )
     # before the first problem heading, and inside a function, which the message names
     first = stub.replace("Problem 2 of", "An answer of").replace("answer where", "answer in f where")
     assert code.source == "import numpy as np\n\ndef f(x):\n    y = 2 * x\n" + textwrap.indent(first, "    ")

@@ -40,21 +40,29 @@ def run_exercises(lesson):
     return results
 
 
-def run_problem_set(path):
-    """[(title, message)] for the check cells of one problem set, executed as you left it."""
-    import nbformat
+def kernel_config():
+    """The configuration of a notebook client whose kernel does not warn about plain TCP.
+
+    Over plain TCP, ipykernel warns on its stderr that the connection can be eavesdropped, once per
+    notebook. Asked to, the kernel manager gives the kernel CurveZMQ keys when its kernelspec declares
+    support ("auto"). Older jupyter_client versions do not know the setting, and a pyzmq built without
+    CurveZMQ refuses it: those keep plain TCP. The kernel's stderr is still shown, so its real errors are too.
+    """
     import zmq
     from jupyter_client import KernelManager
-    from nbclient import NotebookClient
     from traitlets.config import Config
 
-    # Over plain TCP, ipykernel warns on its stderr that the connection can be eavesdropped, once per problem
-    # set. Asked to, the kernel manager gives the kernel CurveZMQ keys when its kernelspec declares support
-    # ("auto"). Older jupyter_client versions do not know the setting, and a pyzmq built without CurveZMQ
-    # refuses it: those keep plain TCP. The kernel's stderr is still shown, so its real errors are too.
     config = Config()
     if zmq.has("curve") and "transport_encryption" in KernelManager.class_trait_names():
         config.KernelManager.transport_encryption = "auto"
+    return config
+
+
+def run_problem_set(path):
+    """[(title, message)] for the check cells of one problem set, executed as you left it."""
+    import nbformat
+    from nbclient import NotebookClient
+
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
@@ -62,7 +70,7 @@ def run_problem_set(path):
         allow_errors=True,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        config=config,
+        config=kernel_config(),
     )
     client.execute()
     results = []

@@ -44,10 +44,13 @@ HEADER = (
     "# Write your answers where it raises NotImplementedError; instructors edit solutions/ instead.\n"
 )
 EXERCISE = re.compile(r"Exercise (?P<lesson>\d+)\.(?P<part>\d+)\b")
+# Split over lines so that, indented in a function, it still fits a notebook cell's 100 characters.
 CODE_ANSWER = (
     "# YOUR CODE HERE\n"
-    'raise NotImplementedError("{problem} is not done yet: write your answer{place} where it says '
-    'YOUR CODE HERE")'
+    "raise NotImplementedError(\n"
+    '    "{problem} is not done yet: "\n'
+    '    "write your answer{place} where it says YOUR CODE HERE"\n'
+    ")"
 )
 DEF = re.compile(r"\s*def (\w+)\(")
 PROBLEM_HEADING = re.compile(r"^#+ *Problem (\d+)\b", re.M)

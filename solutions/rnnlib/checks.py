@@ -14,12 +14,19 @@ Otherwise it stops with one short message instead of a traceback:
 - ``ExerciseNotDone`` when the code reached a stub: it names the exercise and the file to edit;
 - ``CheckFailed`` when an answer is wrong: it names the function, what was expected and what came back,
   or the exception your code raised and the line of yours it came from.
+
+A kernel runs a module as it was when the kernel imported it (each lesson's first cell loads IPython's
+autoreload, which reloads a saved file before the next cell runs). When a file of the package changed on
+disk since and was not reloaded, either message ends by naming the file and saying to restart the kernel.
 """
 
 import contextlib
+import functools
 import inspect
 import re
+import sys
 import traceback
+import types
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +58,11 @@ def check(title):
     except CheckFailed as error:
         function = title.rsplit(": ", 1)[-1]  # "Exercise 3.2: rnn_forward" names rnn_forward once
         message = str(error).removeprefix(f"{function}: ")
-        raise CheckFailed(f"{title}: {message}") from None
+        raise CheckFailed(_noting_stale_modules(f"{title}: {message}")) from None
     except NotImplementedError as error:
         raise _not_done(error) or error from None
     except Exception as error:
-        raise CheckFailed(f"{title}: your code raised {_describe(error)}") from None
+        raise CheckFailed(_noting_stale_modules(f"{title}: your code raised {_describe(error)}")) from None
     finally:
         _active.pop()
     if state["expectations"] == 0:
@@ -207,8 +214,84 @@ def _not_done(error):
         return None
     path = _relative(traceback.extract_tb(error.__traceback__)[-1].filename)
     return ExerciseNotDone(
-        f"Exercise {match['number']} is not done yet: implement {match['function']} in {path}"
+        _noting_stale_modules(
+            f"Exercise {match['number']} is not done yet: implement {match['function']} in {path}"
+        )
     )
+
+
+_PACKAGE = __name__.rpartition(".")[0]  # "rnnlib", whichever folder RNNLIB chose
+
+
+def _noting_stale_modules(message):
+    """``message``, and if files of the package changed on disk since this kernel imported them (so what
+    runs is not what the student saved), a sentence that names them and says what to do."""
+    stale = sorted(
+        _relative(module.__file__)
+        for name, module in list(sys.modules.items())
+        if (name == _PACKAGE or name.startswith(f"{_PACKAGE}.")) and _changed_on_disk(module)
+    )
+    if not stale:
+        return message
+    files, pronoun = (stale[0], "it") if len(stale) == 1 else (", ".join(stale), "them")
+    # A lesson's first cell loads autoreload, which reloads a saved file before the next cell runs; so
+    # this kernel has none, or a reload failed. Loading it now would not reload what changed before.
+    restart = "restart the kernel to run what you saved"
+    return f"{message}. {files} changed since this kernel imported {pronoun}: {restart}"
+
+
+def _changed_on_disk(module):
+    """Whether the module's file now compiles to code other than what the module's functions run.
+
+    Comparing code (not times) holds whichever way the module was loaded, from source or a cached .pyc,
+    and after %autoreload has put a saved file's code into the functions already imported."""
+    path = getattr(module, "__file__", None)
+    if not path:
+        return False
+    try:
+        stat = Path(path).stat()
+        on_disk = _compiled(path, (stat.st_mtime_ns, stat.st_size))
+    except (OSError, SyntaxError, ValueError):
+        return True  # deleted or broken since: not what the kernel runs either
+    functions = _functions_of(module, path)
+    return any(on_disk.get(function.__qualname__) != function.__code__ for function in functions)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(path, version):
+    """{qualified name: code} of the file at ``path``, compiled once per ``version`` (time and size)."""
+    return dict(_code_objects(compile(Path(path).read_bytes(), path, "exec", dont_inherit=True)))
+
+
+def _code_objects(code, prefix=""):
+    """(qualified name, code) of every function and class body compiled in ``code``."""
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            name = prefix + const.co_name
+            yield name, const
+            inside = f"{name}.<locals>." if const.co_flags & inspect.CO_NEWLOCALS else f"{name}."
+            yield from _code_objects(const, inside)
+
+
+def _functions_of(module, path):
+    """The functions and methods the module defines in its file (not ones it imports, nor those a
+    decorator or dataclass generates elsewhere)."""
+    members = []
+    for value in vars(module).values():
+        members += vars(value).values() if isinstance(value, type) else [value]
+    for member in members:
+        if isinstance(member, (staticmethod, classmethod)):
+            member = member.__func__
+        for function in (member.fget, member.fset) if isinstance(member, property) else (member,):
+            if not isinstance(function, types.FunctionType):
+                continue
+            function = inspect.unwrap(function)  # a contextmanager's or functools.wraps' function
+            if (
+                isinstance(function, types.FunctionType)
+                and function.__code__.co_filename == path
+                and "<" not in function.__qualname__
+            ):
+                yield function
 
 
 def _describe(error):
@@ -226,7 +309,8 @@ def _inside_project(filename):
     return relative != filename and not installed and Path(filename).name not in _CHECK_FILES
 
 
-_CHECK_FILES = {"checks.py", "lesson_checks.py", "onehot.py"}  # onehot.py: a OneHot the student's line used
+# The course's own files, never the place to blame (onehot.py: a OneHot that the student's line used).
+_CHECK_FILES = {"checks.py", "lesson_checks.py", "problem_checks.py", "onehot.py"}
 
 
 def _relative(filename):
