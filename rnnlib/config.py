@@ -10,6 +10,7 @@ so a configuration is one line of JSON.
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,13 @@ class Config:
             V, self.hidden_size, np.random.default_rng(self.seed), DTYPES[self.dtype]
         )
 
+    def parameter_count(self, V):
+        """The number of parameters of this model for a vocabulary of V characters, without making them
+        (rnnlib.rnn's Wxh, Whh, bh, Why, by; rnnlib.gru's Wx, Wh, bx, bh with the three gates, Why, by)."""
+        H = self.hidden_size
+        gates, biases = (3, 2) if self.model == "gru" else (1, 1)  # the GRU's gates, each with bx and bh
+        return gates * (V * H + H * H + biases * H) + H * V + V
+
     def load_text(self):
         """The corpus as one string: a known corpus by name, else the UTF-8 file at that path."""
         if self.corpus in data.CORPORA:
@@ -126,7 +134,8 @@ class Config:
                 f"corpus {path} is not UTF-8 text ({error}); convert it to UTF-8 first"
             ) from None
         if len(text) < 2:
-            raise ValueError(f"corpus {path} holds {len(text)} characters; a language model needs text")
+            count = f"{len(text)} character{'' if len(text) == 1 else 's'}"
+            raise ValueError(f"corpus {path} holds {count}; a language model needs text")
         return text
 
     def splits(self, text, vocab=None):
@@ -161,5 +170,5 @@ def _count(name, value, minimum):
 
 
 def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"Config: {name} must be a number > 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"Config: {name} must be a finite number > 0, got {value!r}")

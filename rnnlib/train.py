@@ -126,6 +126,61 @@ def sample(model, params, vocab, prefix, length, rng, temperature=1.0):
 
 HISTORY = ("loss", "grad_norm", "lr", "val_step", "val_loss")
 
+# Divergence that stays finite: a loss that climbs to tens of nats per character need never become NaN,
+# and a run that went on from there would save parameters worse than guessing. The run stops when the mean
+# training loss of its last DIVERGENCE_WINDOW steps is more than DIVERGENCE_MARGIN above the best such mean
+# so far, or, before it has one, above ln V, the loss of guessing uniformly (where every run starts).
+# A mean over 20 windows is moved only 0.05 by one window 1 nat off, so a noisy window cannot stop a run,
+# while a window that has blown up (lr 100 on a trained model: tens of nats) stops it at once. 1 nat is
+# the perplexity multiplied by e. Measured rises of that mean above its best in healthy runs: at most
+# 0.26 (the RNN with SGD on names, which spikes at the end of its warm-up), at most 0.14 in lessons 05,
+# 08, 09 and 10's runs.
+DIVERGENCE_WINDOW = 20
+DIVERGENCE_MARGIN = 1.0
+
+
+class TrainingDiverged(FloatingPointError):
+    """The run stopped at ``step`` because its loss blew up: not finite, or far above the run's best.
+    ``reason`` says what was seen; the message adds what to do in a notebook."""
+
+    def __init__(self, step, reason):
+        super().__init__(
+            f"training diverged at step {step}: {reason}. The parameters are no longer usable: create them "
+            "again with init_params and train with a smaller lr, or clip the gradients (a smaller clip)."
+        )
+        self.step, self.reason = step, reason
+
+
+class _DivergenceWatch:
+    """The finite-divergence rule above, over the run's per-step losses (a resumed run's included)."""
+
+    def __init__(self, vocab_size, losses):
+        self.uniform = math.log(vocab_size)
+        self.best = math.inf
+        if len(losses) >= DIVERGENCE_WINDOW:
+            means = np.convolve(losses, np.ones(DIVERGENCE_WINDOW) / DIVERGENCE_WINDOW, mode="valid")
+            self.best = float(means.min())
+
+    def check(self, step, loss, losses):
+        """Raise TrainingDiverged if ``loss``, the loss of ``step``, after ``losses``, ends a divergence."""
+        recent = [*losses[len(losses) - DIVERGENCE_WINDOW + 1 :], loss]
+        mean = math.fsum(recent) / len(recent)
+        if self.best < self.uniform:
+            reference, what = self.best, "the run's best"
+        else:
+            reference, what = self.uniform, "ln V, the loss of guessing uniformly"
+        if mean > reference + DIVERGENCE_MARGIN:
+            seen = "the training loss"
+            if len(recent) > 1:
+                seen = f"the mean training loss of the last {len(recent)} steps"
+            raise TrainingDiverged(
+                step,
+                f"{seen}, {mean:.4g} nats/char, is more than {DIVERGENCE_MARGIN:g} nat above {what}, "
+                f"{reference:.2f}",
+            )
+        if len(recent) == DIVERGENCE_WINDOW:
+            self.best = min(self.best, mean)
+
 
 @dataclasses.dataclass
 class RunState:
@@ -172,6 +227,7 @@ def train(
     on_checkpoint=None,
     progress=True,
     label="training",
+    stop_on_divergence=True,
 ):
     """Train ``params`` (in place) for ``steps`` windows of truncated BPTT; returns the history.
 
@@ -196,7 +252,9 @@ def train(
 
     Returns a dict of arrays: loss, grad_norm and lr (one per step), val_step, val_loss and
     val_perplexity (one per evaluation), and seconds, the training time of the whole run.
-    Stops with FloatingPointError, naming the step, if the loss or a gradient stops being finite.
+    Stops with TrainingDiverged, a FloatingPointError naming the step, if the loss or a gradient stops
+    being finite, or if the loss climbs far above the run's best (DIVERGENCE_MARGIN; stop_on_divergence=
+    False lets a run that is meant to diverge go on), before that step is offered to on_checkpoint.
     """
     counts = {"batch_size": batch_size, "seq_len": seq_len, "steps": steps, "eval_every": eval_every}
     for name, value in counts.items():
@@ -216,6 +274,7 @@ def train(
     learning_rate = lr if callable(lr) else (lambda step: lr)
     if prompt is None:
         prompt = "\n" if "\n" in vocab.stoi else vocab.decode(train_ids[:1])
+    watch = _DivergenceWatch(len(vocab), state.history["loss"]) if stop_on_divergence else None
 
     # All windows of an epoch, as views: a resumed run picks up at window state.window.
     epoch = list(windows(make_streams(train_ids, batch_size), seq_len))
@@ -270,6 +329,8 @@ def train(
                 )
             _stop_unless_finite(step, "loss", loss)
             _stop_unless_finite(step, "gradient norm", grad_norm)
+            if watch:
+                watch.check(step, loss, history["loss"])
             state.step, state.window, state.h = step, state.window + 1, h
             history["loss"].append(loss)
             history["grad_norm"].append(grad_norm)
@@ -308,11 +369,7 @@ def train(
 def _stop_unless_finite(step, what, value):
     """Stop the run, naming the step, when a loss or gradient norm is nan or inf."""
     if not math.isfinite(value):
-        raise FloatingPointError(
-            f"training diverged at step {step}: the {what} is {value}. The parameters are no longer "
-            "usable: create them again with init_params and train with a smaller lr, or clip the "
-            "gradients (a smaller clip)."
-        )
+        raise TrainingDiverged(step, f"the {what} is {value}")
 
 
 def _perplexity(mean_nll):

@@ -145,10 +145,10 @@ def trained(corpus, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--prompt", "zebra?"], "outside the model's vocabulary: '?', 'z'"),
-        (["--prompt", ""], "the prompt is empty"),
-        (["--temperature", "-1"], "the temperature must be a number >= 0"),
-        (["--top-k", "0"], "top_k must be None (no filtering) or an int >= 1, got 0"),
+        (["--prompt", "zebra?"], "--prompt has characters outside the model's vocabulary: '?', 'z'"),
+        (["--prompt", ""], "--prompt is empty"),
+        (["--temperature", "-1"], "--temperature must be a finite number >= 0, got -1.0"),
+        (["--top-k", "0"], "--top-k must be an int >= 1, got 0"),
     ],
 )
 def test_sample_refuses_bad_input_with_one_line(trained, args, message):

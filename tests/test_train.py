@@ -11,7 +11,16 @@ from rnnlib.data import Vocabulary, train_val_test_split
 from rnnlib.losses import softmax
 from rnnlib.optim import clip_grad_norm, sgd_step
 from rnnlib.schedule import warmup_cosine
-from rnnlib.train import RunState, evaluate, measure, sample, train, train_step
+from rnnlib.train import (
+    RunState,
+    TrainingDiverged,
+    _DivergenceWatch,
+    evaluate,
+    measure,
+    sample,
+    train,
+    train_step,
+)
 
 TEXT = "the cat sat on the mat. " * 40
 
@@ -318,3 +327,55 @@ def test_stop_ends_the_run_between_steps_and_checkpoints_are_offered_on_schedule
         _train(rnn, params, vocab, train_ids, val_ids, steps=50, state=state)
     with pytest.raises(ValueError, match="optimizer"):
         _train(rnn, params, vocab, train_ids, val_ids, optimizer="adagrad")
+
+
+# Divergence that stays finite (issue 17)
+
+
+def _climbing(model, after, by):
+    """``model`` whose training loss is reported ``by`` nats higher per step after step ``after``."""
+    steps = []
+
+    def lm_forward(params, inputs, targets, h0):
+        loss, h_last, cache = model.lm_forward(params, inputs, targets, h0)
+        if inputs.shape[0] == 4:  # a training window (validation reads 2 streams below)
+            steps.append(1)
+        return loss + by * max(0, len(steps) - after), h_last, cache
+
+    return SimpleNamespace(lm_forward=lm_forward, lm_backward=model.lm_backward, lm_step=model.lm_step)
+
+
+def test_a_finite_loss_far_above_the_runs_best_stops_the_run_before_that_step_is_saved():
+    vocab, train_ids, val_ids = _corpus()
+    params, saved = rnn.init_params(len(vocab), 8, np.random.default_rng(0)), []
+    climbing = _climbing(rnn, after=80, by=0.5)
+    expected = r"at step 8\d: the mean training loss of the last 20 steps, .* is more than 1 nat above"
+    with pytest.raises(TrainingDiverged, match=expected) as error:
+        _train(climbing, params, vocab, train_ids, val_ids, steps=200, eval_every=1000, checkpoint_every=1,
+               on_checkpoint=lambda state: saved.append(state.step))  # fmt: skip
+    assert isinstance(error.value, FloatingPointError) and saved[-1] == error.value.step - 1
+    params = rnn.init_params(len(vocab), 8, np.random.default_rng(0))
+    climbing = _climbing(rnn, after=80, by=0.5)
+    history = _train(climbing, params, vocab, train_ids, val_ids, steps=200, eval_every=1000,
+                     stop_on_divergence=False)  # fmt: skip
+    assert len(history["loss"]) == 200 and history["loss"][-1] > 50, "lesson 06's run, meant to diverge"
+
+
+def test_the_divergence_rule_lets_spikes_and_noise_through_and_stops_a_blow_up_at_once():
+    rng = np.random.default_rng(0)
+    V = 65  # ln V = 4.17
+    watch = _DivergenceWatch(V, [])
+    losses = []
+    # A healthy run: the loss falls from ln V with noise, and spikes of 2.4 nats two steps apart, as the RNN
+    # with SGD at lr 1 gives at the end of its warm-up (the largest rise measured, 0.26 on the 20-step mean).
+    for step in range(1, 301):
+        loss = 1.5 + 2.6 * math.exp(-step / 30) + 0.1 * rng.standard_normal() + 2.4 * (step in (60, 62, 64))
+        watch.check(step, loss, losses)
+        losses.append(loss)
+    resumed = _DivergenceWatch(V, losses)  # a resumed run's rule starts from the history's best
+    assert resumed.best == pytest.approx(watch.best) and watch.best < 1.7
+    blown_up = r"step 301: the mean training loss of the last 20 steps, 3\.\d+ nats/char"
+    with pytest.raises(TrainingDiverged, match=blown_up):
+        resumed.check(301, 40.0, losses)  # lr 100 on a trained model: one window of tens of nats
+    with pytest.raises(TrainingDiverged, match=r"step 1: the training loss, 5.3 nats/char, is more than"):
+        _DivergenceWatch(V, []).check(1, 5.3, [])  # a first step worse than guessing by more than 1 nat

@@ -7,17 +7,20 @@
 
 It runs the rnnlib that ``import rnnlib`` selects (yours, or the reference with RNNLIB=reference): on an
 exercise that is not done yet it says which, and what runs meanwhile, in one line. Errors are one line
-too, and exit with 1; Ctrl-C before training starts, or during evaluate or sample, changes nothing and
-exits with 130.
+too, and exit with 1; every option is checked before anything is loaded. Ctrl-C before training starts,
+or during evaluate, changes nothing and exits with 130; during sample it keeps what was printed. During
+training, Ctrl-C (SIGINT), SIGTERM (a job scheduler, kill) and SIGHUP (the terminal closed) each save a
+checkpoint after the current step and stop, with the shell's status for that signal, 128 + its number:
+130, 143 and 129.
 """
 
 import argparse
 import dataclasses
 import math
+import os
 import re
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,27 +29,49 @@ from . import PROJECT_ROOT, checkpoint, data
 from .baselines import bigram_perplexity, unigram_perplexity
 from .checks import _not_done
 from .config import DTYPES, MODELS, OPTIMIZER_DEFAULTS, OPTIMIZERS, Config
-from .sample import sample
-from .train import RunState, measure, train
+from .sample import generate, prime
+from .train import RunState, TrainingDiverged, measure, train
 
 CHECKPOINTS = PROJECT_ROOT / "checkpoints"
 # What --resume may change: how the run goes on, not what the saved arrays mean.
 CHANGEABLE_ON_RESUME = {"steps", "lr", "warmup", "final_lr", "clip", "eval_every", "sample_every"}
 INTERRUPTED = 130  # the shell's exit status for a program stopped by Ctrl-C (128 + SIGINT)
+# The signals that stop training after the current step, with a checkpoint: Ctrl-C, kill and job schedulers'
+# SIGTERM, and SIGHUP, sent when the terminal closes (Windows has no SIGHUP).
+STOP_SIGNALS = {
+    signal.SIGINT: "Ctrl-C",
+    signal.SIGTERM: "SIGTERM",
+    **({signal.SIGHUP: "SIGHUP"} if hasattr(signal, "SIGHUP") else {}),
+}
+# Each int option's smallest value.
+INT_MINIMUM = {
+    "hidden_size": 1, "steps": 1, "batch_size": 1, "seq_len": 1, "eval_every": 1, "checkpoint_every": 1,
+    "warmup": 0, "sample_every": 0, "seed": 0, "length": 0, "top_k": 1,
+}  # fmt: skip
+FLOAT_RANGE = {  # name: (whether a value is in range, which NaN never is; the range in words)
+    "lr": (lambda x: 0 < x < math.inf, "a finite number > 0"),
+    "final_lr": (lambda x: 0 < x < math.inf, "a finite number > 0"),
+    "clip": (lambda x: 0 < x < math.inf, "a finite number > 0"),
+    "val_fraction": (lambda x: 0 < x < 1, "a number between 0 and 1"),
+    "test_fraction": (lambda x: 0 < x < 1, "a number between 0 and 1"),
+    "temperature": (lambda x: 0 <= x < math.inf, "a finite number >= 0"),
+}
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
+        _check_options(args)
         return args.command(args)
     except NotImplementedError as error:
         not_done = _not_done(error)
         if not_done is None:
             raise
         print(f"rnnlib {args.name}: {not_done}; {_meanwhile(not_done, args)}", file=sys.stderr)
-    except (checkpoint.CheckpointError, ValueError, OSError, FloatingPointError) as error:
+    # MemoryError: what _check_memory's estimate missed (NumPy's says how much it could not allocate).
+    except (checkpoint.CheckpointError, ValueError, OSError, FloatingPointError, MemoryError) as error:
         print(f"rnnlib {args.name}: error: {error}", file=sys.stderr)
-    except KeyboardInterrupt:  # during training, _StopOnCtrlC and train_command handle it
+    except KeyboardInterrupt:  # during training, _StopOnSignals and train_command handle it
         print(f"rnnlib {args.name}: stopped by Ctrl-C; nothing was changed", file=sys.stderr)
         return INTERRUPTED
     return 1
@@ -67,24 +92,45 @@ def _meanwhile(not_done, args):
     return f"{reference} runs the course's reference meanwhile"
 
 
+def _check_options(args):
+    """Every numeric option in its range, before anything is loaded: one ValueError naming the flag."""
+    for name, minimum in INT_MINIMUM.items():
+        value = getattr(args, name, None)
+        if value is not None and value < minimum:
+            raise ValueError(f"{_flag(name)} must be an int >= {minimum}, got {value}")
+    for name, (in_range, words) in FLOAT_RANGE.items():
+        value = getattr(args, name, None)
+        if value is not None and not in_range(value):
+            raise ValueError(f"{_flag(name)} must be {words}, got {value}")
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
 # train
 
 
 def train_command(args):
-    if args.checkpoint_every < 1:
-        raise ValueError(f"--checkpoint-every must be an int >= 1 (steps), got {args.checkpoint_every}")
-    path = Path(args.checkpoint) if args.checkpoint else None
     given = {
         f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if getattr(args, f.name) is not None
     }
     if given.get("corpus") and given["corpus"] not in data.CORPORA:
         given["corpus"] = str(Path(given["corpus"]).resolve())  # so that evaluate finds it from anywhere
+    # Before the lock, which needs the folder: a folder that cannot be made or written stops the run here.
+    path = _checkpoint_path(args.checkpoint, given)
+    checkpoint.check_room(path, 0)
+    with checkpoint.lock(path) as removed:  # a second run on this checkpoint stops here, naming this one
+        if removed:
+            names = ", ".join(part.name for part in removed)
+            print(f"note: removed {names} beside {path}, left by a save that was killed", file=sys.stderr)
+        return _train_locked(args, path, given)
+
+
+def _train_locked(args, path, given):
     if args.resume:
-        path = path or _default_path(_config(given))
-        saved = checkpoint.load(path, model=given.get("model"))
-        _refuse_changes(saved.config, given, path)
-        config = dataclasses.replace(saved.config, **given)
-        params, state, rng = saved.params, saved.state, saved.rng()
+        run = checkpoint.load(path, model=given.get("model"))
+        config, state = _resumed_config(run, given, path), run.state
         if state.step == config.steps:
             print(
                 f"{path} is already complete, at step {state.step} of {config.steps}: nothing to train "
@@ -94,26 +140,29 @@ def train_command(args):
         text = config.load_text()
         vocab, train_ids, val_ids, _ = config.splits(text)
         checkpoint.load(path, vocab=vocab, text=text)  # raises, naming what differs
-        if saved.text_fingerprint is None:
+        if run.text_fingerprint is None:
             _unverified_text(path, config, state.window, train_ids)
-        print(f"resuming {path} at step {state.step} of {config.steps}")
+        params, rng = run.params, run.rng()
+        print(f"resuming {path} at step {state.step} of {config.steps}{_changes(run.config, config)}")
     else:
-        config = _config(given)
-        path = path or _default_path(config)
         if path.exists():
             raise ValueError(
                 f"{path} already exists: add --resume to go on with that run, or give another --checkpoint "
                 "(a new run never overwrites a saved one)"
             )
+        config = _config(given)
         text = config.load_text()
         vocab, train_ids, val_ids, _ = config.splits(text)
+        _check_memory(config, len(vocab))
         params, state, rng = (
             config.init_params(len(vocab)),
             RunState(),
             np.random.default_rng(config.seed + 1),
         )
     _check_long_enough(config, training=train_ids, validation=val_ids)
-    _check_folder(path)
+    # Twice a checkpoint: a save writes the new file beside the old one before replacing it.
+    size = checkpoint.size_estimate(params, state.optimizer or config.optimizer, config)
+    checkpoint.check_room(path, 2 * size)
     _try_one_step(config, params, train_ids, vocab)
     print(f"{_describe(config, params)}; {len(train_ids):,} training characters; checkpoints to {path}")
 
@@ -129,7 +178,7 @@ def train_command(args):
         saved_step[0] = state.step
 
     saved_step = [state.step if args.resume else None]
-    stop = _StopOnCtrlC()
+    stop = _StopOnSignals()
     try:
         with stop:
             train(
@@ -146,36 +195,119 @@ def train_command(args):
                 on_checkpoint=save,
                 **config.train_settings(),
             )
-    except FloatingPointError as error:
-        kept = _kept(path, saved_step[0])
-        raise FloatingPointError(f"{error} Nothing after the last checkpoint was saved: {kept}.") from None
+    except TrainingDiverged as error:  # raised before the diverged step could be saved
+        raise FloatingPointError(_diverged(error, config, path, saved_step[0])) from None
     except KeyboardInterrupt:
         print(f"stopped without saving; {_kept(path, saved_step[0])}", file=sys.stderr)
-        return INTERRUPTED
-    history = state.history
-    val_loss = history["val_loss"][-1]  # after Ctrl-C, that of an earlier step: say which
-    print(
-        f"step {state.step} of {config.steps}, {state.seconds / 60:.1f} min of training; validation at step "
-        f"{history['val_step'][-1]}: loss {val_loss:.4f} nats/char (perplexity {math.exp(val_loss):.2f}); "
-        f"saved {path}"
-    )
+        return stop.exit_status()
+    print(_summary(config, state, path))
     if stop.requested():
-        print(f"stopped by Ctrl-C; go on with: python -m rnnlib train --checkpoint {path} --resume")
-        return INTERRUPTED
+        print(f"stopped by {stop.name}; go on with: python -m rnnlib train --checkpoint {path} --resume")
+        return stop.exit_status()
     return 0
+
+
+def _checkpoint_path(given_path, given):
+    """The checkpoint file: --checkpoint, or checkpoints/CORPUS_MODEL.npz; never a folder."""
+    if given_path is None:
+        return _default_path(given)
+    example = f"--checkpoint {Path(given_path) / _default_path(given).name}"
+    # Path("runs/") is Path("runs"): the slash, which says "a folder", has to be seen in the string.
+    if given_path.endswith(("/", os.sep)):
+        raise ValueError(f"--checkpoint {given_path} names a folder; give a file in it, e.g. {example}")
+    if Path(given_path).is_dir():
+        raise ValueError(f"--checkpoint {given_path} is a folder; give a file in it, e.g. {example}")
+    return Path(given_path)
+
+
+def _resumed_config(saved, given, path):
+    """The Config of the run saved at ``path`` (a loaded Checkpoint), going on with the options ``given``."""
+    _refuse_changes(saved.config, given, path)
+    if "lr" in given and "final_lr" not in given:  # a lower peak takes the end of the decay down with it
+        given = given | {"final_lr": min(saved.config.final_lr, given["lr"])}
+    fields = dataclasses.asdict(saved.config) | given
+    _check_schedule(fields, given, otherwise="the checkpoint's")
+    if saved.state.step > fields["steps"]:
+        raise ValueError(
+            f"--steps {fields['steps']}, but {path} has already trained {saved.state.step} steps: give a "
+            "--steps of at least that"
+        )
+    return Config(**fields)
+
+
+def _changes(saved, config):
+    """What a resumed run changes of the saved settings, to announce: ", with steps 2800 -> 4000"."""
+    names = [name for name in sorted(CHANGEABLE_ON_RESUME) if getattr(saved, name) != getattr(config, name)]
+    if not names:
+        return ""
+    changed = ", ".join(f"{name} {getattr(saved, name):g} -> {getattr(config, name):g}" for name in names)
+    schedule = {"steps", "lr", "warmup", "final_lr"}.intersection(names)
+    then = "; the learning rate follows the new warm-up and cosine from here" if schedule else ""
+    return f", with changed settings: {changed}{then}"
 
 
 def _config(given):
     """The Config of the options given, with defaults that depend on other options: the learning rate and
-    the clipping norm are the optimiser's, and the warm-up at most a tenth of the run (lesson 10's 2,800
-    steps keep 100)."""
+    the clipping norm are the optimiser's, the warm-up at most a tenth of the run (lesson 10's 2,800 steps
+    keep 100), and the final learning rate 1e-4, or the peak if that is lower (a constant rate then)."""
     steps = given.get("steps", Config.steps)
-    if given.get("warmup", -1) >= steps >= 1:  # a steps < 1 is Config's error, which names it
-        raise ValueError(f"--warmup ({given['warmup']}) must be less than --steps ({steps})")
     defaults = OPTIMIZER_DEFAULTS[given.get("optimizer", Config.optimizer)] | {
         "warmup": min(Config.warmup, steps // 10)
     }
-    return Config(**(defaults | given))
+    defaults["final_lr"] = min(Config.final_lr, given.get("lr", defaults["lr"]))
+    fields = dataclasses.asdict(Config()) | defaults | given
+    _check_schedule(fields, given)
+    return Config(**fields)
+
+
+def _check_schedule(fields, given, otherwise="the default"):
+    """The schedule's options must fit together; the error names the flags, given or not."""
+
+    def named(name):
+        return f"{_flag(name)} ({fields[name]:g}{'' if name in given else ', ' + otherwise})"
+
+    if fields["warmup"] >= fields["steps"]:
+        raise ValueError(f"{named('warmup')} must be less than {named('steps')}")
+    if fields["final_lr"] > fields["lr"]:
+        raise ValueError(f"{named('final_lr')} must not exceed the peak {named('lr')}")
+
+
+def _check_memory(config, V):
+    """Refuse, before anything is allocated, a run that cannot fit in this machine's memory."""
+    available = _available_memory()
+    itemsize = np.dtype(DTYPES[config.dtype]).itemsize
+    # Parameters, gradients and the optimiser's copies, plus init_params' float64 draws; one step's arrays:
+    # the cache (the GRU's is 5.5 B*T*H numbers, rnnlib/gru.py) and its backward pass, and the logits,
+    # the probabilities and their gradient, B*T*V each. An estimate, generous rather than tight.
+    copies = {"sgd": 0, "momentum": 1, "adam": 2}[config.optimizer]
+    weights = config.parameter_count(V) * ((2 + copies) * itemsize + 8)
+    step = itemsize * config.batch_size * config.seq_len * (12 * config.hidden_size + 3 * V)
+    if available is not None and weights + step > available:
+        raise ValueError(
+            f"--hidden-size {config.hidden_size}, --batch-size {config.batch_size} and --seq-len "
+            f"{config.seq_len} need about {_gigabytes(weights + step)} of memory ({_gigabytes(weights)} for "
+            f"the parameters, their gradients and the optimiser's state, {_gigabytes(step)} for a "
+            f"step), and this machine has {_gigabytes(available)} available: make them smaller"
+        )
+
+
+def _available_memory():
+    """Bytes of memory a new allocation can have: Linux's MemAvailable, else all of it; None: unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gigabytes(nbytes):
+    return f"{nbytes / 1e9:,.1f} GB"
 
 
 def _try_one_step(config, params, train_ids, vocab):
@@ -199,30 +331,78 @@ def _try_one_step(config, params, train_ids, vocab):
         plot=False,
         progress=False,
         optimizer=config.optimizer,
+        stop_on_divergence=False,  # two characters say nothing about the run; only the exercises count
     )
 
 
-class _StopOnCtrlC:
-    """While active, the first Ctrl-C (SIGINT) asks the run to stop after the current step, so that the
-    checkpoint it saves is the state between two steps; a second Ctrl-C stops at once, without saving."""
+class _StopOnSignals:
+    """While active, the first Ctrl-C, SIGTERM or SIGHUP asks the work to stop after the current step (of
+    training: so that the checkpoint it saves is the state between two steps), announcing ``doing`` then;
+    a second one stops at once (KeyboardInterrupt). ``exit_status()``: the shell's for the first signal,
+    128 + its number."""
 
-    def __init__(self):
-        self._requested = False
+    def __init__(self, doing="saving a checkpoint after this step"):
+        self.signal = None
+        self.doing = doing
+
+    @property
+    def name(self):
+        return STOP_SIGNALS[self.signal]
 
     def requested(self):
-        return self._requested
+        return self.signal is not None
+
+    def exit_status(self):
+        return 128 + (self.signal or signal.SIGINT)
 
     def _handle(self, signum, frame):
-        self._requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        print("\nCtrl-C: saving a checkpoint after this step (Ctrl-C again: quit without saving)", flush=True)
+        self.signal = signum
+        for other in STOP_SIGNALS:
+            signal.signal(other, _interrupt)
+        if self.doing is None:
+            return
+        again = "Ctrl-C again" if signum == signal.SIGINT else "again"
+        message = f"{self.name}: {self.doing} ({again}: quit without saving)"
+        try:
+            print(f"\n{message}", flush=True)
+        except OSError:  # after SIGHUP the terminal may be gone; the checkpoint matters, not the line
+            pass
 
     def __enter__(self):
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        self._previous = {signum: signal.signal(signum, self._handle) for signum in STOP_SIGNALS}
         return self
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._previous)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _diverged(error, config, path, saved_step):
+    """The one line for a run that diverged: what was seen, which checkpoint is intact, what to do."""
+    what = f"training diverged at step {error.step}: {error.reason}"
+    smaller = f"a smaller --lr (this run's: {config.lr:g})"
+    if saved_step is None:
+        return f"{what}; nothing was saved: start again with {smaller}"
+    return (
+        f"{what}; that state was not saved: {path} (step {saved_step}) is intact, go on from it with "
+        f"--resume and {smaller}"
+    )
+
+
+def _summary(config, state, path):
+    """The line a finished or stopped run ends with; after Ctrl-C the validation is an earlier step's."""
+    history = state.history
+    val_loss = history["val_loss"][-1]
+    perplexity = math.exp(val_loss) if val_loss < 709 else math.inf  # e ** 710 overflows a float
+    return (
+        f"step {state.step} of {config.steps}, {state.seconds / 60:.1f} min of training; validation at step "
+        f"{history['val_step'][-1]}: loss {val_loss:.4f} nats/char (perplexity {perplexity:.2f}); "
+        f"saved {path}"
+    )
 
 
 def _kept(path, step):
@@ -256,45 +436,40 @@ def _check_long_enough(config, **splits):
         if len(ids) < need:
             longer = "a longer corpus" if name == "training" else "a larger --val-fraction or a longer corpus"
             raise ValueError(
-                f"the {name} split of {config.corpus} has {len(ids):,} characters, fewer than the {need:,} "
-                f"of one window of --batch-size {config.batch_size} x (--seq-len {config.seq_len} + 1): use "
-                f"a smaller --batch-size or --seq-len, or {longer}"
+                f"the {name} split of {config.corpus} has {_count(len(ids), 'character')}, fewer than the "
+                f"{need:,} of one window of --batch-size {config.batch_size} x (--seq-len {config.seq_len} + "
+                f"1): use a smaller --batch-size or --seq-len, or {longer}"
             )
-
-
-def _check_folder(path):
-    """Fail now, not at the first checkpoint minutes into the run, if no checkpoint can be written there."""
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()  # writing a file is the one sure test (os.access is not)
-    except OSError as error:
-        in_the_way = next((p for p in (folder, *folder.parents) if p.is_file()), None)
-        reason = f"{in_the_way} is a file, not a folder" if in_the_way else error.strerror or error
-        raise OSError(f"cannot save checkpoints in {folder}: {reason}; give another --checkpoint") from None
 
 
 def _refuse_changes(saved, given, path):
     for name, value in given.items():
         if name not in CHANGEABLE_ON_RESUME and value != getattr(saved, name):
             raise ValueError(
-                f"--{name.replace('_', '-')} {value}, but {path} was trained with {getattr(saved, name)}; "
+                f"{_flag(name)} {value}, but {path} was trained with {getattr(saved, name)}; "
                 f"a resumed run keeps it (only {', '.join(sorted(CHANGEABLE_ON_RESUME))} may change): drop "
                 "the option, or start a new run with another --checkpoint"
             )
 
 
-def _default_path(config):
-    name = config.corpus if config.corpus in data.CORPORA else Path(config.corpus).stem
-    return CHECKPOINTS / f"{name}_{config.model}.npz"
+def _default_path(given):
+    corpus, model = given.get("corpus", Config.corpus), given.get("model", Config.model)
+    name = corpus if corpus in data.CORPORA else Path(corpus).stem
+    return CHECKPOINTS / f"{name}_{model}.npz"
 
 
 def _describe(config, params):
     count = sum(P.size for P in params.values())
     return (
         f"{config.model.upper()}, H={config.hidden_size}, {count:,} parameters, {config.dtype}, "
-        f"{config.optimizer} lr {config.lr:g}, {config.steps} steps of {config.batch_size}x{config.seq_len}"
+        f"{config.optimizer} lr {config.lr:g}, {_count(config.steps, 'step')} of {config.batch_size}x"
+        f"{config.seq_len}"
     )
+
+
+def _count(number, noun):
+    """The number and its noun, singular or plural: "1 step", "2 steps"."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 # evaluate
@@ -329,8 +504,8 @@ def evaluate_command(args):
             "bigram": bigram_perplexity(train_ids, ids, V),
         }
     scores = measure(saved.model, saved.params, ids)
-    print(f"{args.checkpoint}: {_describe(config, saved.params)}; trained {saved.state.step} steps")
-    print(f"on {what} ({scores['characters']:,} next characters):")
+    print(f"{args.checkpoint}: {_describe(config, saved.params)}; trained {_count(saved.state.step, 'step')}")
+    print(f"on {what} ({_count(scores['characters'], 'next character')}):")
     print(f"  loss            {scores['loss']:.4f} nats/char")
     print(f"  perplexity      {scores['perplexity']:.3f}")
     print(f"  bits per char   {scores['bits_per_char']:.3f}")
@@ -358,18 +533,53 @@ def _read_text(name):
 def sample_command(args):
     saved = checkpoint.load(args.checkpoint)
     prompt = args.prompt.replace("\\n", "\n")
-    text = sample(
-        saved.model,
-        saved.params,
-        saved.vocab,
-        prompt,
-        args.length,
-        np.random.default_rng(args.seed),
-        temperature=args.temperature,
-        top_k=args.top_k,
-    )
-    print(text)
+    model, params, vocab = saved.model, saved.params, saved.vocab
+    rng, draw = np.random.default_rng(args.seed), {"temperature": args.temperature, "top_k": args.top_k}
+    logits, h = prime(model, params, _prompt_ids(vocab, prompt))
+    printed = 0
+    # One character at a time, printed as it comes: what sample() draws, in the same order from the same
+    # generator, so a seed gives the text it always gave; generate's lm_step for the next character is
+    # prime's on the character drawn. Ctrl-C stops after the character being drawn, keeping the text.
+    try:
+        with _StopOnSignals(doing=None) as stop:
+            while printed < args.length and not stop.requested():
+                ids = generate(model, params, logits, h, 1, rng, **draw)
+                if printed == 0:
+                    _write(prompt)  # once a character is drawn: an exercise not done stops before any output
+                _write(vocab.decode(ids[0]))
+                printed += 1
+                if printed < args.length:
+                    logits, h = prime(model, params, ids, h)
+        _write(("" if printed else prompt) + "\n")
+    except BrokenPipeError:  # the reader has gone (| head, say), with all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting flushes nowhere
+        return 0
+    if stop.requested():
+        print(
+            f"rnnlib sample: stopped by {stop.name} after {_count(printed, 'character')} of {args.length:,}; "
+            "what was printed is kept",
+            file=sys.stderr,
+        )
+        return stop.exit_status()
     return 0
+
+
+def _write(text):
+    sys.stdout.write(text)
+    sys.stdout.flush()  # to a pipe too: a long sample is read as it is written
+
+
+def _prompt_ids(vocab, prompt):
+    """The prompt's ids as a (1, P) row, or one ValueError naming --prompt."""
+    if not prompt:
+        raise ValueError("--prompt is empty; give at least one character to start from, e.g. --prompt '\\n'")
+    unknown = sorted(set(prompt) - vocab.stoi.keys())
+    if unknown:
+        raise ValueError(
+            f"--prompt has characters outside the model's vocabulary: {', '.join(map(repr, unknown))}; "
+            f"use only the {len(vocab)} characters it was trained on"
+        )
+    return vocab.encode(prompt)[None, :]
 
 
 def _parser():
@@ -388,10 +598,13 @@ def _parser():
             "Train a character-level RNN or GRU with truncated BPTT. The defaults are lesson 10's run: a "
             f"GRU of {defaults.hidden_size} units on tinyshakespeare, Adam, warm-up and cosine decay; "
             "--model rnn --optimizer sgd needs only the exercises of lessons 01-05. A "
-            "checkpoint is saved every --checkpoint-every steps and at the end; Ctrl-C saves one after "
-            "the current step and stops, and --resume goes on from it exactly where it stopped. If a "
-            "checkpoint cannot be written (a full disk, say), the run stops at that step with one line; "
-            "the checkpoint saved before is left intact, and --resume goes on from it."
+            "checkpoint is saved every --checkpoint-every steps and at the end; Ctrl-C, SIGTERM or SIGHUP "
+            "saves one after the current step and stops, and --resume goes on from it exactly where it "
+            "stopped. One run at a time writes a checkpoint: a second is refused, naming the first. If "
+            "the loss stops being finite, or its mean over 20 steps climbs more than 1 nat per character "
+            "above the run's best (a learning rate too large), or a checkpoint cannot be written (a full "
+            "disk, say), the run "
+            "stops with one line, and the checkpoint saved before is left intact."
         ),
     )
     group = train_parser.add_argument_group("data and model")
@@ -421,7 +634,14 @@ def _parser():
         help="steps of linear warm-up to the peak",
         shown=f"{defaults.warmup}, or a tenth of --steps if fewer",
     )
-    _option(group, "--final-lr", float, defaults, help="learning rate at the last step, after a cosine decay")
+    _option(
+        group,
+        "--final-lr",
+        float,
+        defaults,
+        help="learning rate at the last step, after a cosine decay",
+        shown=f"{defaults.final_lr:g}, or --lr if lower",
+    )
     _option(group, "--steps", int, defaults, help="steps in the whole run")
     _option(group, "--batch-size", int, defaults, help="B, parallel streams")
     _option(group, "--seq-len", int, defaults, help="T, characters per window of truncated BPTT")
@@ -473,7 +693,10 @@ def _parser():
     sample_parser = commands.add_parser(
         "sample",
         help="generate text from a checkpoint",
-        description="Read the prompt, then draw each next character from the model, one at a time.",
+        description=(
+            "Read the prompt, then draw each next character from the model, one at a time, printing it as "
+            "it comes; Ctrl-C stops there and keeps what was printed."
+        ),
     )
     sample_parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint saved by train")
     sample_parser.add_argument(
