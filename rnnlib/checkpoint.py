@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validate
 from .config import Config
 from .data import Vocabulary, train_val_test_split
 from .train import HISTORY, OPTIMIZERS, RunState
@@ -212,8 +213,9 @@ def load(path, *, model=None, vocab=None, text=None):
     if model is not None and model != checkpoint.config.model:
         saved = checkpoint.config.model
         raise CheckpointError(
-            f"{path} holds {_a(saved)}, not {_a(model)}: {_a(model)} cannot use its parameters. Load it as "
-            f"{_a(saved)} (model={saved!r}), or train {_a(model)}"
+            f"{path} holds {_with_article(saved)}, not {_with_article(model)}: {_with_article(model)} "
+            f"cannot use its parameters. Load it as {_with_article(saved)} (model={saved!r}), or train "
+            f"{_with_article(model)}"
         )
     if vocab is not None and vocab.chars != checkpoint.vocab.chars:
         raise CheckpointError(f"{path}: {_vocabulary_difference(checkpoint.vocab, vocab)}")
@@ -385,7 +387,7 @@ def _check_optimizer(config, state, params):
     init, _ = OPTIMIZERS[config.optimizer]
     expected = init(params)
     count = state.optimizer.get("step", 0)
-    if "step" in expected and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+    if "step" in expected and not (validate.is_int(count) and count >= 0):
         raise ValueError(f"its optimizer/step, Adam's count of steps, is {count!r}, not an int >= 0")
     _check_like(f"{config.optimizer} state (optimizer/...)", state.optimizer, expected)
 
@@ -500,7 +502,7 @@ def _generator(rng_state):
     return np.random.Generator(bit_generator)
 
 
-def _a(model):
+def _with_article(model):
     """The architecture's name with its article: "an RNN", "a GRU"."""
     return {"rnn": "an RNN", "gru": "a GRU"}.get(model, f"a {model!r} model")
 
@@ -545,7 +547,13 @@ def lock(path):
     if lock_path in _HELD:  # flock would refuse too; this says that the holder is this process
         raise CheckpointError(_taken_message(path, _holder(_HELD[lock_path])))
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = _acquire(path, lock_path)
+    try:
+        descriptor = _acquire(path, lock_path)
+    except OSError as error:  # a folder where the lock file would go, a file system without files (/proc)
+        raise OSError(
+            f"cannot write checkpoints at {path}: its lock file {lock_path.name} cannot be made there "
+            f"({error.strerror or error}); give another path"
+        ) from None
     _HELD[lock_path] = descriptor
     try:
         _write_holder(descriptor)

@@ -75,14 +75,15 @@ def check(title):
 _active = []
 
 
-def _count():
+def _count_expectation():
+    """One more expectation for the check running now: a check that makes none could not fail."""
     if _active:
         _active[-1]["expectations"] += 1
 
 
 def expect_shape(name, got, shape):
     """Expect an array (or anything with ``.shape``) of exactly ``shape``."""
-    _count()
+    _count_expectation()
     if got is None:
         raise CheckFailed(f"{name}: expected an array of shape {tuple(shape)}, got None (a missing return?)")
     got_shape = tuple(np.shape(got))
@@ -108,7 +109,7 @@ def expect_close(name, got, expected, *, rtol=1e-7, atol=1e-10):
 
 def expect_equal(name, got, expected):
     """Expect exact equality (integers, strings, lists)."""
-    _count()
+    _count_expectation()
     same = np.array_equal(got, expected) if isinstance(expected, np.ndarray) else got == expected
     if not same:
         raise CheckFailed(f"{name}: expected {_preview(expected)}, got {_preview(got)}")
@@ -116,14 +117,14 @@ def expect_equal(name, got, expected):
 
 def expect_true(name, condition, explanation):
     """Expect a property to hold; ``explanation`` says what the property is."""
-    _count()
+    _count_expectation()
     if not condition:
         raise CheckFailed(f"{name}: {explanation}")
 
 
 def expect_raises(name, exception, function, *args, **kwargs):
     """Expect ``function(*args, **kwargs)`` to raise ``exception`` (bad input must be refused)."""
-    _count()
+    _count_expectation()
     try:
         function(*args, **kwargs)
     except exception:
@@ -140,7 +141,7 @@ def call(name, function, *args, changes=None):
     dict or tuple argument). ``changes`` names the one argument that is meant to change (sgd_step's
     params). A function that writes into its caller's arrays passes a check once and corrupts the
     caller's data the next time, so it fails here with a message that says so."""
-    _count()
+    _count_expectation()
     try:
         names = list(inspect.signature(function).bind(*args).arguments)
     except (TypeError, ValueError):  # a signature other than the docstring's: name them by position

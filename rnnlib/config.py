@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, gru, rnn
+from . import data, gru, rnn, validate
 from .data import Vocabulary
 from .schedule import warmup_cosine
 
@@ -68,15 +68,19 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
+        for field in dataclasses.fields(self):  # NumPy's numbers become Python's, which to_json can write
+            value = getattr(self, field.name)
+            if isinstance(value, np.generic):
+                object.__setattr__(self, field.name, value.item())
         _choice("model", self.model, MODELS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("dtype", self.dtype, DTYPES)
         if not isinstance(self.corpus, str) or not self.corpus:
             raise ValueError(f"Config: corpus must be a corpus name or a file path, got {self.corpus!r}")
         for name in ("hidden_size", "steps", "batch_size", "seq_len", "eval_every"):
-            _count(name, getattr(self, name), minimum=1)
+            validate.count("Config", name, getattr(self, name), minimum=1)
         for name in ("warmup", "sample_every", "seed"):
-            _count(name, getattr(self, name), minimum=0)
+            validate.count("Config", name, getattr(self, name), minimum=0)
         if self.warmup >= self.steps:
             raise ValueError(f"Config: warmup ({self.warmup}) must be fewer steps than steps ({self.steps})")
         for name in ("lr", "final_lr", "clip"):
@@ -85,7 +89,7 @@ class Config:
             raise ValueError(f"Config: final_lr ({self.final_lr}) must not exceed the peak lr ({self.lr})")
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            if not validate.is_number(value) or not 0 < value < 1:
                 raise ValueError(f"Config: {name} must be a number between 0 and 1, got {value!r}")
         if self.val_fraction + self.test_fraction >= 1:
             raise ValueError("Config: val_fraction + test_fraction must leave some text to train on")
@@ -164,11 +168,6 @@ def _choice(name, value, allowed):
         raise ValueError(f"Config: {name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
-def _count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Config: {name} must be an int >= {minimum}, got {value!r}")
-
-
 def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+    if not validate.is_number(value) or not 0 < value < math.inf:
         raise ValueError(f"Config: {name} must be a finite number > 0, got {value!r}")

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import PROJECT_ROOT
+from . import PROJECT_ROOT, validate
 
 
 class Source(NamedTuple):
@@ -203,8 +203,7 @@ def one_hot(ids, V, dtype=np.float64):
     of ids (B,) gives the B×V matrix X_t; a sequence batch (B, T) gives X of shape (B, T, V).
     Multiplying a one-hot row by a matrix picks a row: ``one_hot(i, V) @ W == W[i]``.
     """
-    if isinstance(V, bool) or not isinstance(V, (int, np.integer)) or V < 1:
-        raise ValueError(f"one_hot: V must be a positive int (the vocabulary size), got {V!r}")
+    validate.count("one_hot", "V", V, meaning="the vocabulary size")
     ids = _int_array("one_hot", ids)
     _check_range("one_hot", ids, V)
     raise NotImplementedError("Exercise 1.3: implement one_hot, see notebooks/01_text_as_data.ipynb")
@@ -260,8 +259,7 @@ def make_streams(ids, B):
     are dropped. Each row is read left to right by its own copy of the network, B at once.
     """
     ids = _int_array("make_streams", ids, ndim=1)
-    if isinstance(B, bool) or not isinstance(B, (int, np.integer)) or B < 1:
-        raise ValueError(f"make_streams: B must be a positive int (the number of streams), got {B!r}")
+    validate.count("make_streams", "B", B, meaning="the number of streams")
     if len(ids) < 2 * B:
         raise ValueError(
             f"make_streams: {len(ids)} ids are too few for B={B} streams; each stream needs at least "
@@ -281,10 +279,7 @@ def windows(streams, T):
     """
     streams = _int_array("windows", streams, ndim=2)
     B, L = streams.shape
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or not 1 <= T <= L - 1:
-        raise ValueError(
-            f"windows: T must be an int from 1 to L - 1 = {L - 1} (streams of length L={L}), got {T!r}"
-        )
+    validate.count("windows", "T", T, maximum=L - 1, meaning=f"at most L - 1 for streams of length L={L}")
     raise NotImplementedError("Exercise 1.4: implement windows, see notebooks/01_text_as_data.ipynb")
 
 

@@ -23,16 +23,16 @@ each belong to r, z and n.
 Arrays are batch-first, as in rnnlib.rnn: X (B, T, m), Hs (B, T, H), steps t = 1..T, with X[:, t-1] the input
 X_t and Hs[:, t-1] the state H_t after step t (h0 is H_0). The input projection and every weight gradient are
 one matrix product over all B*T rows; only the recurrence runs step by step. Each forward function returns a
-cache with the layout given in its docstring. The output layer is rnnlib.rnn's, and the language-model glue at
-the end (init_params, lm_forward, lm_backward, lm_step) has the same names as rnnlib.rnn's, so rnnlib.train
-takes either module. (In lessons 03-05 z_t named the logits; here z_t is the update gate, as in PyTorch.)
+cache with the layout given in its docstring. The output layer is rnnlib.rnn's, and the language model at
+the end (init_params, lm_forward, lm_backward, lm_step) is rnnlib.language_model's around this layer, with
+the same names as rnnlib.rnn's, so rnnlib.train takes either module. (In lessons 03-05 z_t named the
+logits; here z_t is the update gate, as in PyTorch.)
 """
 
 import numpy as np
 
 from . import validate
-from .losses import cross_entropy, cross_entropy_backward
-from .onehot import OneHot
+from .language_model import LanguageModel
 from .rnn import output_backward, output_forward
 
 
@@ -122,99 +122,7 @@ def gru_backward(dHs, cache):
     return dX, dh0, dWx, dWh, dbx, dbh
 
 
-# Language-model glue (not an exercise): the same names and contract as in rnnlib.rnn.
-
-PARAMS = ("Wx", "Wh", "bx", "bh", "Why", "by")
-
-
-def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
-    """Parameters of a character-level GRU language model: dict(Wx, Wh, bx, bh, Why, by).
-
-    Wx (V, 3H), Wh (H, 3H), bx (3H,), bh (3H,), Why (H, V), by (V,), all of ``dtype``, gate order
-    [r | z | n]. As in rnnlib.rnn.init_params, each weight matrix is drawn from N(0, 1/fan_in) with fan_in its
-    number of rows, so x W has the variance ||x||^2 / fan_in (1/V for a one-hot x), and biases start at zero.
-    The gate pre-activations start small (spread about 0.15 on random one-hot input, problem set 7,
-    Problem 2), so both gates start near half open, sigmoid(0) = 0.5, and n_t depends on the input. The
-    draws are made in float64 and rounded to ``dtype``, so a seed gives the same model in float32 and
-    float64.
-    """
-    V = validate.positive_int("vocab_size", vocab_size)
-    H = validate.positive_int("hidden_size", hidden_size)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}"
-        )
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"dtype must be a floating type such as np.float32 or np.float64, got {dtype!r}")
-    params = {
-        "Wx": rng.standard_normal((V, 3 * H)) / np.sqrt(V),
-        "Wh": rng.standard_normal((H, 3 * H)) / np.sqrt(H),
-        "bx": np.zeros(3 * H),
-        "bh": np.zeros(3 * H),
-        "Why": rng.standard_normal((H, V)) / np.sqrt(H),
-        "by": np.zeros(V),
-    }
-    return {k: v.astype(dtype) for k, v in params.items()}
-
-
-def lm_forward(params, inputs, targets, h0):
-    """Loss of the GRU language model on one window of characters.
-
-    params from init_params; inputs, targets (B, T) integer ids in [0, V), targets[:, t] being the
-    character that follows inputs[:, t]; h0 (B, H) the state to start from (None for zeros; converted
-    to the dtype of params). Returns loss (float, the mean NLL over the B*T predictions), h_last (B, H)
-    the state after the window, to carry into the next one, and the cache lm_backward needs.
-    """
-    Wx, Wh, bx, bh, Why, by = _unpack(params)
-    V, H = Why.shape[1], Wh.shape[0]
-    inputs = validate.ids("inputs", inputs, V, ndim=2)
-    targets = validate.ids("targets", targets, V, ndim=2)
-    if targets.shape != inputs.shape:
-        raise ValueError(f"targets must have the shape of inputs {inputs.shape}, got {targets.shape}")
-    validate.steps("inputs", inputs)
-    h0 = validate.state("h0", h0, inputs.shape[0], H, Wx.dtype)
-    X = OneHot(inputs, V, dtype=Wx.dtype)  # one_hot(inputs, V) that stores only the ids
-    Hs, gru_cache = gru_forward(X, h0, Wx, Wh, bx, bh)
-    Z, out_cache = output_forward(Hs, Why, by)
-    Z2d, y = Z.reshape(-1, V), targets.reshape(-1)
-    loss = cross_entropy(Z2d, y)
-    return loss, Hs[:, -1].copy(), (gru_cache, out_cache, Z2d, y)
-
-
-def lm_backward(cache, dh_last=None):
-    """Gradients of lm_forward's loss: grads (a dict with the keys of params) and dh0 (B, H).
-
-    dh_last (B, H), optional, is a gradient arriving at h_last from beyond the window (from the next
-    window when the state is carried and the two are differentiated together); truncated BPTT leaves
-    it out, so the gradient stops at the window's end.
-    """
-    gru_cache, out_cache, Z2d, y = cache
-    Hs = out_cache[0]
-    dZ = cross_entropy_backward(Z2d, y).reshape(Hs.shape[:2] + (-1,))
-    dHs, dWhy, dby = output_backward(dZ, out_cache)
-    if dh_last is not None:
-        validate.shape("dh_last", dh_last, Hs[:, -1].shape, "(B, H), the shape of h_last")
-        dHs[:, -1] += dh_last
-    _, dh0, dWx, dWh, dbx, dbh = gru_backward(dHs, gru_cache)
-    return {"Wx": dWx, "Wh": dWh, "bx": dbx, "bh": dbh, "Why": dWhy, "by": dby}, dh0
-
-
-def lm_step(params, ids, h):
-    """One step of the language model, for sampling: the logits of the next character and the state.
-
-    ids (B,) integer ids of the current characters, h (B, H) the state before them (None for zeros).
-    Returns logits (B, V) and h_next (B, H).
-    """
-    Wx, Wh, bx, bh, Why, by = _unpack(params)
-    V, H = Why.shape[1], Wh.shape[0]
-    ids = validate.ids("ids", ids, V, ndim=1)
-    h = validate.state("h", h, ids.shape[0], H, Wx.dtype)
-    h_next, _ = gru_step_forward(OneHot(ids, V, dtype=Wx.dtype), h, Wx, Wh, bx, bh)
-    Z, _ = output_forward(h_next[:, None], Why, by)
-    return Z[:, 0], h_next
-
-
-# Input checks (the shared helpers are rnnlib.rnn's): a wrong shape fails here, with names and shapes.
+# Input checks (the shared helpers are rnnlib.validate's): a wrong shape fails here, with names and shapes.
 
 
 def _check_weights(Wx, Wh, bx, bh):
@@ -228,17 +136,41 @@ def _check_weights(Wx, Wh, bx, bh):
     return np.shape(Wx)[0], H
 
 
-def _unpack(params):
-    """The six arrays of params, after checking their names, shapes and common floating dtype."""
-    if not isinstance(params, dict) or set(params) != set(PARAMS):
-        got = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise ValueError(f"params must be the dict of gru.init_params with keys {list(PARAMS)}, got {got}")
-    Wx, Wh, bx, bh, Why, by = (params[k] for k in PARAMS)
-    V, H = _check_weights(Wx, Wh, bx, bh)
-    validate.shape("Why", Why, (H, V), "(H, V)")
-    validate.shape("by", by, (V,), "(V,)")
-    dtypes = {np.asarray(params[k]).dtype for k in PARAMS}
-    if len(dtypes) != 1 or not np.issubdtype(dtypes.pop(), np.floating):
-        found = {k: str(np.asarray(params[k]).dtype) for k in PARAMS}
-        raise TypeError(f"params must all have the same floating dtype, got {found}")
-    return Wx, Wh, bx, bh, Why, by
+# The language model (not an exercise), rnnlib/language_model.py's around this layer: the same names and
+# contract as in rnnlib.rnn.
+
+PARAMS = ("Wx", "Wh", "bx", "bh", "Why", "by")
+
+
+def _init_layer(V, H, rng):
+    """The GRU's parameters for init_params (lesson 07): Wx (V, 3H), Wh (H, 3H), bx (3H,), bh (3H,), in
+    float64, gate order [r | z | n].
+
+    As in rnnlib.rnn, each weight matrix is drawn from N(0, 1/fan_in) with fan_in its number of rows, so
+    x W has the variance ||x||^2 / fan_in (1/V for a one-hot x), and biases start at zero. The gate
+    pre-activations start small (spread about 0.15 on random one-hot input, problem set 7, Problem 2),
+    so both gates start near half open, sigmoid(0) = 0.5, and n_t depends on the input.
+    """
+    return {
+        "Wx": rng.standard_normal((V, 3 * H)) / np.sqrt(V),
+        "Wh": rng.standard_normal((H, 3 * H)) / np.sqrt(H),
+        "bx": np.zeros(3 * H),
+        "bh": np.zeros(3 * H),
+    }
+
+
+LANGUAGE_MODEL = LanguageModel(
+    "gru",
+    PARAMS,
+    init_layer=_init_layer,
+    check_layer=_check_weights,
+    forward=gru_forward,
+    backward=gru_backward,
+    step_forward=gru_step_forward,
+    output_forward=output_forward,
+    output_backward=output_backward,
+)
+init_params = LANGUAGE_MODEL.init_params  # (vocab_size, hidden_size, rng, dtype=np.float64) -> params
+lm_forward = LANGUAGE_MODEL.lm_forward  # (params, inputs, targets, h0) -> loss, h_last, cache
+lm_backward = LANGUAGE_MODEL.lm_backward  # (cache, dh_last=None) -> grads, dh0
+lm_step = LANGUAGE_MODEL.lm_step  # (params, ids, h) -> logits (B, V), h_next (B, H)

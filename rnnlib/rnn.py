@@ -14,15 +14,15 @@ the previous state (the input projection, the output layer, every weight gradien
 product over all B*T rows; only the recurrence itself runs step by step.
 
 Each forward function returns a cache, the values its backward function needs, with the layout given
-in its docstring. The language-model glue at the end (init_params, lm_forward, lm_backward, lm_step)
-is not an exercise; rnnlib.gru has the same names, so rnnlib.train takes either module.
+in its docstring. The language model at the end (init_params, lm_forward, lm_backward, lm_step) is not an
+exercise: it is rnnlib.language_model's, around this layer; rnnlib.gru has the same names, so rnnlib.train
+takes either module.
 """
 
 import numpy as np
 
 from . import validate
-from .losses import cross_entropy, cross_entropy_backward
-from .onehot import OneHot
+from .language_model import LanguageModel
 
 
 def rnn_step_forward(x, h_prev, Wxh, Whh, bh):
@@ -124,97 +124,6 @@ def output_backward(dZ, cache):
     return dHs, dWhy, dby
 
 
-# Language-model glue (not an exercise): characters in, mean cross-entropy of the next character out.
-
-PARAMS = ("Wxh", "Whh", "bh", "Why", "by")
-
-
-def init_params(vocab_size, hidden_size, rng, dtype=np.float64):
-    """Parameters of a character-level RNN language model: dict(Wxh, Whh, bh, Why, by).
-
-    Wxh (V, H), Whh (H, H), bh (H,), Why (H, V), by (V,), all of ``dtype``. Each weight matrix is
-    drawn from N(0, 1/fan_in), fan_in being its number of rows. Then x W has the variance
-    ||x||^2 / fan_in: 1/V for a one-hot x (x_t Wxh is one row of Wxh, spread 1/sqrt(V)), and the mean
-    square of h for h Whh. The pre-activations start small (spread about 0.3 on Shakespeare, lesson
-    03), where tanh is nearly linear, and the eigenvalues of Whh fill about the unit disk, so at the
-    start the state neither blows up nor dies out along the sequence. The states, and with them the
-    logits, have a spread of about 0.27, so the first predictions are close to uniform and the initial
-    loss is close to ln V. Biases start at zero. The draws are made in float64
-    and rounded to ``dtype``, so a seed gives the same model in float32 and float64.
-    """
-    V = validate.positive_int("vocab_size", vocab_size)
-    H = validate.positive_int("hidden_size", hidden_size)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a Generator, np.random.default_rng(seed); got {type(rng).__name__}")
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"dtype must be a floating type such as np.float32 or np.float64, got {dtype!r}")
-    params = {
-        "Wxh": rng.standard_normal((V, H)) / np.sqrt(V),
-        "Whh": rng.standard_normal((H, H)) / np.sqrt(H),
-        "bh": np.zeros(H),
-        "Why": rng.standard_normal((H, V)) / np.sqrt(H),
-        "by": np.zeros(V),
-    }
-    return {k: v.astype(dtype) for k, v in params.items()}
-
-
-def lm_forward(params, inputs, targets, h0):
-    """Loss of the RNN language model on one window of characters.
-
-    params from init_params; inputs, targets (B, T) integer ids in [0, V), targets[:, t] being the
-    character that follows inputs[:, t]; h0 (B, H) the state to start from (None for zeros; converted
-    to the dtype of params). Returns loss (float, the mean NLL over the B*T predictions), h_last (B, H)
-    the state after the window, to carry into the next one, and the cache lm_backward needs.
-    """
-    Wxh, Whh, bh, Why, by = _unpack(params)
-    V, H = Wxh.shape
-    inputs = validate.ids("inputs", inputs, V, ndim=2)
-    targets = validate.ids("targets", targets, V, ndim=2)
-    if targets.shape != inputs.shape:
-        raise ValueError(f"targets must have the shape of inputs {inputs.shape}, got {targets.shape}")
-    validate.steps("inputs", inputs)
-    h0 = validate.state("h0", h0, inputs.shape[0], H, Wxh.dtype)
-    X = OneHot(inputs, V, dtype=Wxh.dtype)  # one_hot(inputs, V) that stores only the ids
-    Hs, rnn_cache = rnn_forward(X, h0, Wxh, Whh, bh)
-    Z, out_cache = output_forward(Hs, Why, by)
-    Z2d, y = Z.reshape(-1, V), targets.reshape(-1)
-    loss = cross_entropy(Z2d, y)
-    return loss, Hs[:, -1].copy(), (rnn_cache, out_cache, Z2d, y)
-
-
-def lm_backward(cache, dh_last=None):
-    """Gradients of lm_forward's loss: grads (a dict with the keys of params) and dh0 (B, H).
-
-    dh_last (B, H), optional, is a gradient arriving at h_last from beyond the window (from the next
-    window when the state is carried and the two are differentiated together); truncated BPTT leaves
-    it out, so the gradient stops at the window's end.
-    """
-    rnn_cache, out_cache, Z2d, y = cache
-    B, T, H = out_cache[0].shape
-    dZ = cross_entropy_backward(Z2d, y).reshape(B, T, -1)
-    dHs, dWhy, dby = output_backward(dZ, out_cache)
-    if dh_last is not None:
-        validate.shape("dh_last", dh_last, (B, H), "(B, H), the shape of h_last")
-        dHs[:, -1] += dh_last
-    _, dh0, dWxh, dWhh, dbh = rnn_backward(dHs, rnn_cache)
-    return {"Wxh": dWxh, "Whh": dWhh, "bh": dbh, "Why": dWhy, "by": dby}, dh0
-
-
-def lm_step(params, ids, h):
-    """One step of the language model, for sampling: the logits of the next character and the state.
-
-    ids (B,) integer ids of the current characters, h (B, H) the state before them (None for zeros).
-    Returns logits (B, V) and h_next (B, H).
-    """
-    Wxh, Whh, bh, Why, by = _unpack(params)
-    V, H = Wxh.shape
-    ids = validate.ids("ids", ids, V, ndim=1)
-    h = validate.state("h", h, ids.shape[0], H, Wxh.dtype)
-    h_next, _ = rnn_step_forward(OneHot(ids, V, dtype=Wxh.dtype), h, Wxh, Whh, bh)
-    Z, _ = output_forward(h_next[:, None], Why, by)
-    return Z[:, 0], h_next
-
-
 # Input checks: a wrong shape fails here, with names and shapes, rather than deep inside a matmul.
 
 
@@ -227,17 +136,42 @@ def _check_weights(Wxh, Whh, bh):
     return m, H
 
 
-def _unpack(params):
-    """The five arrays of params, after checking their names, shapes and common floating dtype."""
-    if not isinstance(params, dict) or set(params) != set(PARAMS):
-        got = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise ValueError(f"params must be the dict of init_params with keys {list(PARAMS)}, got {got}")
-    Wxh, Whh, bh, Why, by = (params[k] for k in PARAMS)
-    V, H = _check_weights(Wxh, Whh, bh)
-    validate.shape("Why", Why, (H, V), "(H, V)")
-    validate.shape("by", by, (V,), "(V,)")
-    dtypes = {np.asarray(params[k]).dtype for k in PARAMS}
-    if len(dtypes) != 1 or not np.issubdtype(dtypes.pop(), np.floating):
-        found = {k: str(np.asarray(params[k]).dtype) for k in PARAMS}
-        raise TypeError(f"params must all have the same floating dtype, got {found}")
-    return Wxh, Whh, bh, Why, by
+# The language model (not an exercise): characters in, the mean cross-entropy of the next character out.
+# rnnlib/language_model.py writes it once for every layer; this is the RNN's declaration of its layer.
+
+PARAMS = ("Wxh", "Whh", "bh", "Why", "by")
+
+
+def _init_layer(V, H, rng):
+    """The RNN's parameters for init_params (lesson 03): Wxh (V, H), Whh (H, H), bh (H,), in float64.
+
+    Each weight matrix is drawn from N(0, 1/fan_in), fan_in being its number of rows (as is Why). Then
+    x W has the variance ||x||^2 / fan_in: 1/V for a one-hot x (x_t Wxh is one row of Wxh, spread
+    1/sqrt(V)), and the mean square of h for h Whh. The pre-activations start small (spread about 0.3 on
+    Shakespeare, lesson 03), where tanh is nearly linear, and the eigenvalues of Whh fill about the unit
+    disk, so at the start the state neither blows up nor dies out along the sequence. The states, and
+    with them the logits, have a spread of about 0.27, so the first predictions are close to uniform and
+    the initial loss is close to ln V. Biases start at zero.
+    """
+    return {
+        "Wxh": rng.standard_normal((V, H)) / np.sqrt(V),
+        "Whh": rng.standard_normal((H, H)) / np.sqrt(H),
+        "bh": np.zeros(H),
+    }
+
+
+LANGUAGE_MODEL = LanguageModel(
+    "rnn",
+    PARAMS,
+    init_layer=_init_layer,
+    check_layer=_check_weights,
+    forward=rnn_forward,
+    backward=rnn_backward,
+    step_forward=rnn_step_forward,
+    output_forward=output_forward,
+    output_backward=output_backward,
+)
+init_params = LANGUAGE_MODEL.init_params  # (vocab_size, hidden_size, rng, dtype=np.float64) -> params
+lm_forward = LANGUAGE_MODEL.lm_forward  # (params, inputs, targets, h0) -> loss, h_last, cache
+lm_backward = LANGUAGE_MODEL.lm_backward  # (cache, dh_last=None) -> grads, dh0
+lm_step = LANGUAGE_MODEL.lm_step  # (params, ids, h) -> logits (B, V), h_next (B, H)

@@ -24,7 +24,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import optim, reference
+from . import optim, reference, validate
 from .data import make_streams, windows
 from .losses import bits_per_char, perplexity
 from .memory import keep_freed_memory, release_freed_memory
@@ -165,10 +165,7 @@ class _DivergenceWatch:
         """Raise TrainingDiverged if ``loss``, the loss of ``step``, after ``losses``, ends a divergence."""
         recent = [*losses[len(losses) - DIVERGENCE_WINDOW + 1 :], loss]
         mean = math.fsum(recent) / len(recent)
-        if self.best < self.uniform:
-            reference, what = self.best, "the run's best"
-        else:
-            reference, what = self.uniform, "ln V, the loss of guessing uniformly"
+        reference, what = self._reference()
         if mean > reference + DIVERGENCE_MARGIN:
             seen = "the training loss"
             if len(recent) > 1:
@@ -180,6 +177,27 @@ class _DivergenceWatch:
             )
         if len(recent) == DIVERGENCE_WINDOW:
             self.best = min(self.best, mean)
+
+    def check_update(self, step, loss_before, loss_after):
+        """Raise TrainingDiverged if step ``step``'s update left the window it trained on with a loss more
+        than the margin above both its loss before and the run's best (or ln V), so that parameters an
+        update has just blown up are never saved, though no later step has shown it yet. Either bound
+        alone trips healthy runs: early on an update can raise its window's loss by a nat (a GRU with
+        SGD at lr 5), and some windows sit 2 nats above the run's best."""
+        reference, what = self._reference()
+        if not loss_after <= max(loss_before, reference) + DIVERGENCE_MARGIN:  # NaN fails it too
+            raise TrainingDiverged(
+                step,
+                f"its update took the loss of the window it trained on from {loss_before:.4g} to "
+                f"{loss_after:.4g} nats/char, more than {DIVERGENCE_MARGIN:g} nat above {what}, "
+                f"{reference:.2f}",
+            )
+
+    def _reference(self):
+        """What a loss is compared with: the run's best 20-step mean, or ln V before it has one below it."""
+        if self.best < self.uniform:
+            return self.best, "the run's best"
+        return self.uniform, "ln V, the loss of guessing uniformly"
 
 
 @dataclasses.dataclass
@@ -254,12 +272,13 @@ def train(
     val_perplexity (one per evaluation), and seconds, the training time of the whole run.
     Stops with TrainingDiverged, a FloatingPointError naming the step, if the loss or a gradient stops
     being finite, or if the loss climbs far above the run's best (DIVERGENCE_MARGIN; stop_on_divergence=
-    False lets a run that is meant to diverge go on), before that step is offered to on_checkpoint.
+    False lets a run that is meant to diverge go on), before that step is offered to on_checkpoint; and
+    before offering a step to on_checkpoint, it checks that the step's update did not raise the loss of
+    the window it trained on by more than that margin, so that diverged parameters are never saved.
     """
     counts = {"batch_size": batch_size, "seq_len": seq_len, "steps": steps, "eval_every": eval_every}
     for name, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"train: {name} must be a positive int, got {value!r}")
+        validate.count("train", name, value)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"train: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     state = RunState() if state is None else state
@@ -280,7 +299,7 @@ def train(
     epoch = list(windows(make_streams(train_ids, batch_size), seq_len))
     history = state.history
 
-    def validate(step):
+    def val_perplexity(step):
         val_loss = evaluate(model, params, val_ids, batch_size, seq_len)
         _stop_unless_finite(step, "validation loss", val_loss)
         history["val_step"].append(step)
@@ -295,7 +314,7 @@ def train(
     start = time.perf_counter()
     seconds_before = state.seconds
     try:
-        val_ppl = validate(0) if not history["val_step"] else _perplexity(history["val_loss"][-1])
+        val_ppl = val_perplexity(0) if not history["val_step"] else _perplexity(history["val_loss"][-1])
         if plot:
             from .plots import TrainingCurve  # matplotlib takes a second to import; only a plot needs it
 
@@ -320,6 +339,7 @@ def train(
             if state.window == len(epoch):  # end of the epoch: back to the start of every stream, from zero
                 state.window, state.h = 0, _zero_state(params, batch_size)
             inputs, targets = epoch[state.window]
+            h_start = state.h
             step_lr = learning_rate(step)
             if update is None:
                 loss, h, grad_norm = train_step(model, params, inputs, targets, state.h, step_lr, max_norm)
@@ -336,7 +356,7 @@ def train(
             history["grad_norm"].append(grad_norm)
             history["lr"].append(step_lr)
             if step % eval_every == 0 or step == steps:
-                val_ppl = validate(step)
+                val_ppl = val_perplexity(step)
                 if curve:
                     curve.update(history["loss"], history["val_step"], val_perplexities())
             bar.set_postfix(loss=f"{loss:.3f}", val_ppl=f"{val_ppl:.2f}", refresh=False)
@@ -350,6 +370,9 @@ def train(
             if on_checkpoint and (
                 stopping or step == steps or (checkpoint_every and step % checkpoint_every == 0)
             ):
+                if watch:  # parameters are offered for saving only if this last update did not blow them up
+                    loss_after = model.lm_forward(params, inputs, targets, h_start)[0]
+                    watch.check_update(step, loss, loss_after)
                 on_checkpoint(state)
             if stopping:
                 break

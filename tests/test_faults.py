@@ -133,6 +133,29 @@ def test_a_run_that_diverges_midway_names_the_last_good_checkpoint_which_is_near
     assert loss == pytest.approx(best, abs=1e-9) and loss < np.log(len(kept.vocab)) - 0.5, (loss, best)
 
 
+@pytest.mark.parametrize("steps", [41, 80])
+def test_a_save_right_after_the_update_that_blew_up_the_model_is_refused(corpus, trained, capsys, steps):
+    # The diverging update is step 41's; saving after every step (or at the end, --steps 41) used to write
+    # its parameters over step 40's before any loss had shown them: the save itself checks them now.
+    before = trained.read_bytes()
+    blow_up = ["--lr", 100, "--final-lr", 100, "--checkpoint-every", 1]
+    assert _train(corpus, trained, "--resume", "--steps", steps, *blow_up) == 1
+    error = _one_line(capsys)
+    assert "training diverged at step 41: its update took the loss of the window it trained on" in error
+    assert f"{trained} (step 40) is intact" in error
+    assert trained.read_bytes() == before
+
+
+def test_a_first_update_that_blows_up_the_model_saves_nothing(corpus, tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    sgd = ["--model", "rnn", "--optimizer", "sgd", "--lr", 1e6, "--clip", 1e30, "--checkpoint-every", 1]
+    with np.errstate(all="ignore"):
+        assert _train(corpus, path, "--steps", 50, *sgd) == 1
+    error = _one_line(capsys)
+    assert "training diverged at step 1" in error and "nothing was saved" in error
+    assert not path.exists()
+
+
 def test_the_part_file_of_a_save_killed_midway_is_removed_by_the_next_run_and_named(corpus, trained, capsys):
     part = trained.parent / f".{trained.name}.k1ll3d.part"  # the name checkpoint.save's temporary file has
     part.write_bytes(trained.read_bytes()[:1000])
@@ -349,8 +372,37 @@ def test_ctrl_c_during_a_long_sample_keeps_what_was_printed(trained):
     assert printed == sample_module.sample(saved.model, saved.params, saved.vocab, "the ", count, rng)
 
 
-def test_a_sample_piped_into_head_ends_quietly(trained):
-    sample = f"{sys.executable} -m rnnlib sample {trained} --length 100000"
-    command = ["bash", "-c", f"{sample} | head -c 50; exit ${{PIPESTATUS[0]}}"]  # the status of rnnlib
-    result = subprocess.run(command, env=_environment(), capture_output=True, text=True, timeout=60)
-    assert (result.returncode, result.stderr, len(result.stdout)) == (0, "", 50)
+def test_a_checkpoint_whose_lock_file_cannot_be_made_is_one_line(corpus, tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    (tmp_path / "run.npz.lock").mkdir()  # a folder where the lock file would go
+    assert _train(corpus, path, "--steps", 10) == 1
+    error = _one_line(capsys)
+    assert f"cannot write checkpoints at {path}: its lock file run.npz.lock cannot be made there" in error
+
+
+def test_evaluating_a_text_of_one_character_names_the_file(trained, tmp_path, capsys):
+    text = tmp_path / "one.txt"
+    text.write_text("a", encoding="utf-8")
+    assert cli.main(["evaluate", str(trained), "--text", str(text)]) == 1
+    assert f"{text} holds 1 character; evaluating needs at least 2" in _one_line(capsys, "evaluate")
+
+
+def test_resuming_as_another_model_names_the_flag(corpus, trained, capsys):
+    assert _train(corpus, trained, "--resume", "--model", "rnn") == 1
+    error = _one_line(capsys)
+    assert "--model rnn, but" in error and "drop the option" in error
+
+
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_output_into_a_pipe_whose_reader_has_gone_ends_quietly(trained, command):
+    # `| head`: the reader closes the pipe before all is written. Here it is closed before anything is.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnlib", command, str(trained)],
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()
+    err = process.stderr.read()
+    assert (process.wait(timeout=60), err) == (0, "")

@@ -334,15 +334,17 @@ def test_stop_ends_the_run_between_steps_and_checkpoints_are_offered_on_schedule
 
 def _climbing(model, after, by):
     """``model`` whose training loss is reported ``by`` nats higher per step after step ``after``."""
-    steps = []
+    steps = []  # one per backward pass: one per training step, whatever else reads a window
 
     def lm_forward(params, inputs, targets, h0):
         loss, h_last, cache = model.lm_forward(params, inputs, targets, h0)
-        if inputs.shape[0] == 4:  # a training window (validation reads 2 streams below)
-            steps.append(1)
-        return loss + by * max(0, len(steps) - after), h_last, cache
+        return loss + by * max(0, len(steps) + 1 - after), h_last, cache
 
-    return SimpleNamespace(lm_forward=lm_forward, lm_backward=model.lm_backward, lm_step=model.lm_step)
+    def lm_backward(cache, *args):
+        steps.append(1)
+        return model.lm_backward(cache, *args)
+
+    return SimpleNamespace(lm_forward=lm_forward, lm_backward=lm_backward, lm_step=model.lm_step)
 
 
 def test_a_finite_loss_far_above_the_runs_best_stops_the_run_before_that_step_is_saved():

@@ -22,6 +22,7 @@ with Tensors: the same losses and gradients as rnn.lm_forward/lm_backward and gr
 
 import numpy as np
 
+from . import validate
 from .gru import sigmoid
 
 
@@ -237,7 +238,7 @@ class Tensor:
 
     def _operand(self, other, op):
         """``other`` as a Tensor of this one's dtype: a Tensor of the same dtype, or a number."""
-        if isinstance(other, (int, float)) and not isinstance(other, bool):
+        if validate.is_number(other):
             return Tensor(np.asarray(other, dtype=self.dtype))
         if not isinstance(other, Tensor):
             raise TypeError(
@@ -268,7 +269,7 @@ class Tensor:
         if axis is None:
             return None
         ndim = self.data.ndim
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        if not validate.is_int(axis) or not -ndim <= axis < ndim:
             raise ValueError(
                 f"{op}: axis must be None or an int in [-{ndim}, {ndim}) for shape {self.shape}, got {axis!r}"
             )
@@ -356,7 +357,7 @@ def split(tensor, parts, axis=-1):
     """``tensor`` cut into ``parts`` equal Tensors along ``axis`` (the GRU's [r | z | n] blocks). Each
     part's rule puts its gradient back at its place in a zero array of the whole's shape."""
     size = tensor.shape[axis] if tensor.data.ndim else 0
-    if not isinstance(parts, int) or parts < 1 or size % parts:
+    if not validate.is_int(parts) or parts < 1 or size % parts:
         raise ValueError(
             f"split: cannot cut shape {tensor.shape} into {parts!r} equal parts along axis {axis}"
         )

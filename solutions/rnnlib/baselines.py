@@ -13,6 +13,8 @@ mean NLL, and so the perplexity, infinite. Adding one to every count gives it a 
 
 import numpy as np
 
+from . import validate
+
 
 def unigram_perplexity(train_ids, val_ids, V):
     """Perplexity on val_ids of character frequencies counted in train_ids, with add-one smoothing.
@@ -47,7 +49,7 @@ def _ids(ids, V, name, min_length):
         raise TypeError(f"{name} must hold integer character ids, got dtype {ids.dtype}.")
     if ids.ndim != 1 or len(ids) < min_length:
         raise ValueError(f"{name} must be a 1-D array of at least {min_length} ids, got shape {ids.shape}.")
-    if not (isinstance(V, (int, np.integer)) and V >= 1):
+    if not (validate.is_int(V) and V >= 1):
         raise ValueError(f"V must be the vocabulary size, a positive integer; got {V!r}.")
     if ids.min() < 0 or ids.max() >= V:
         raise ValueError(f"{name} must lie in [0, V) = [0, {V}); got ids from {ids.min()} to {ids.max()}.")

@@ -62,19 +62,29 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         _check_options(args)
-        return args.command(args)
+        status = args.command(args)
+        sys.stdout.flush()  # here, not at exit: a reader that has gone (| head) is then caught below
+        return status
     except NotImplementedError as error:
         not_done = _not_done(error)
         if not_done is None:
             raise
         print(f"rnnlib {args.name}: {not_done}; {_meanwhile(not_done, args)}", file=sys.stderr)
-    # MemoryError: what _check_memory's estimate missed (NumPy's says how much it could not allocate).
-    except (checkpoint.CheckpointError, ValueError, OSError, FloatingPointError, MemoryError) as error:
-        print(f"rnnlib {args.name}: error: {error}", file=sys.stderr)
     except KeyboardInterrupt:  # during training, _StopOnSignals and train_command handle it
         print(f"rnnlib {args.name}: stopped by Ctrl-C; nothing was changed", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # the reader has gone (| head, say), with all it wanted
+        _reader_gone()
+        return 0
+    # MemoryError: what _check_memory's estimate missed (NumPy's says how much it could not allocate).
+    except (checkpoint.CheckpointError, ValueError, OSError, FloatingPointError, MemoryError) as error:
+        print(f"rnnlib {args.name}: error: {error}", file=sys.stderr)
     return 1
+
+
+def _reader_gone():
+    """Send what is left of stdout nowhere, so that exiting does not fail flushing it into a closed pipe."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _meanwhile(not_done, args):
@@ -129,7 +139,7 @@ def train_command(args):
 
 def _train_locked(args, path, given):
     if args.resume:
-        run = checkpoint.load(path, model=given.get("model"))
+        run = checkpoint.load(path)  # a --model it was not trained with: _resumed_config says so
         config, state = _resumed_config(run, given, path), run.state
         if state.step == config.steps:
             print(
@@ -436,7 +446,7 @@ def _check_long_enough(config, **splits):
         if len(ids) < need:
             longer = "a longer corpus" if name == "training" else "a larger --val-fraction or a longer corpus"
             raise ValueError(
-                f"the {name} split of {config.corpus} has {_count(len(ids), 'character')}, fewer than the "
+                f"the {name} split of {config.corpus} has {_plural(len(ids), 'character')}, fewer than the "
                 f"{need:,} of one window of --batch-size {config.batch_size} x (--seq-len {config.seq_len} + "
                 f"1): use a smaller --batch-size or --seq-len, or {longer}"
             )
@@ -462,12 +472,12 @@ def _describe(config, params):
     count = sum(P.size for P in params.values())
     return (
         f"{config.model.upper()}, H={config.hidden_size}, {count:,} parameters, {config.dtype}, "
-        f"{config.optimizer} lr {config.lr:g}, {_count(config.steps, 'step')} of {config.batch_size}x"
+        f"{config.optimizer} lr {config.lr:g}, {_plural(config.steps, 'step')} of {config.batch_size}x"
         f"{config.seq_len}"
     )
 
 
-def _count(number, noun):
+def _plural(number, noun):
     """The number and its noun, singular or plural: "1 step", "2 steps"."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
@@ -485,6 +495,11 @@ def evaluate_command(args):
             raise ValueError(
                 f"{args.text} has characters outside the checkpoint's vocabulary: "
                 f"{', '.join(map(repr, unknown))}; the model cannot read them (remove them from the text)"
+            )
+        if len(text) < 2:
+            raise ValueError(
+                f"{args.text} holds {_plural(len(text), 'character')}; evaluating needs at least 2 (one to "
+                "read, one to predict)"
             )
         ids, what, baselines = saved.vocab.encode(text), args.text, None
     else:
@@ -504,8 +519,9 @@ def evaluate_command(args):
             "bigram": bigram_perplexity(train_ids, ids, V),
         }
     scores = measure(saved.model, saved.params, ids)
-    print(f"{args.checkpoint}: {_describe(config, saved.params)}; trained {_count(saved.state.step, 'step')}")
-    print(f"on {what} ({_count(scores['characters'], 'next character')}):")
+    trained = _plural(saved.state.step, "step")
+    print(f"{args.checkpoint}: {_describe(config, saved.params)}; trained {trained}")
+    print(f"on {what} ({_plural(scores['characters'], 'next character')}):")
     print(f"  loss            {scores['loss']:.4f} nats/char")
     print(f"  perplexity      {scores['perplexity']:.3f}")
     print(f"  bits per char   {scores['bits_per_char']:.3f}")
@@ -552,12 +568,12 @@ def sample_command(args):
                     logits, h = prime(model, params, ids, h)
         _write(("" if printed else prompt) + "\n")
     except BrokenPipeError:  # the reader has gone (| head, say), with all it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting flushes nowhere
+        _reader_gone()
         return 0
     if stop.requested():
         print(
-            f"rnnlib sample: stopped by {stop.name} after {_count(printed, 'character')} of {args.length:,}; "
-            "what was printed is kept",
+            f"rnnlib sample: stopped by {stop.name} after {_plural(printed, 'character')} of "
+            f"{args.length:,}; what was printed is kept",
             file=sys.stderr,
         )
         return stop.exit_status()

@@ -22,8 +22,8 @@ def glorot_uniform(fan_in, fan_out, rng):
     the forward pass's 1/fan_in, which keeps the variance of x W that of x, and the backward pass's
     1/fan_out, which keeps the variance of dY W^T that of dY.
     """
-    fan_in = validate.positive_int("fan_in", fan_in)
-    fan_out = validate.positive_int("fan_out", fan_out)
+    fan_in = validate.count("glorot_uniform", "fan_in", fan_in)
+    fan_out = validate.count("glorot_uniform", "fan_out", fan_out)
     limit = np.sqrt(6 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=(fan_in, fan_out))
 
@@ -35,7 +35,7 @@ def orthogonal(n, rng):
     sign of R's diagonal: without that, LAPACK's sign convention makes some Q more likely than others.
     Every singular value and every eigenvalue modulus of Q is 1, so h Q has the norm of h.
     """
-    n = validate.positive_int("n", n)
+    n = validate.count("orthogonal", "n", n)
     Q, R = np.linalg.qr(rng.standard_normal((n, n)))
     return Q * np.sign(np.diag(R))
 

@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from . import validate
+
 
 def probabilities(logits, temperature=1.0):
     """Exercise 11.1: the distribution of the next character at a temperature.
@@ -113,9 +115,8 @@ def generate(model, params, logits, h, length, rng, temperature=1.0, top_k=None)
     logits = _check_logits(logits)
     temperature = _check_temperature(temperature)
     _check_top_k(top_k)
-    _check_rng(rng)
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-        raise ValueError(f"generate: length must be an int >= 0 (characters to generate), got {length!r}")
+    validate.generator("generate", "rng", rng)
+    validate.count("generate", "length", length, minimum=0, meaning="characters to generate")
     ### BEGIN SOLUTION
     B, V = logits.shape
     ids = np.empty((B, length), dtype=np.int64)
@@ -149,9 +150,8 @@ def samples(model, params, vocab, prompt, length, rng, count, *, temperature=1.0
     ids = _check_prompt(vocab, prompt)
     _check_temperature(temperature)
     _check_top_k(top_k)
-    _check_rng(rng)
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
-        raise ValueError(f"samples: count must be an int >= 1 (how many texts), got {count!r}")
+    validate.generator("samples", "rng", rng)
+    validate.count("samples", "count", count, meaning="how many texts")
     logits, h = prime(model, params, np.tile(ids, (count, 1)))
     generated = generate(model, params, logits, h, length, rng, temperature, top_k)
     return [prompt + vocab.decode(row) for row in generated]
@@ -174,12 +174,7 @@ def _check_logits(logits):
 
 
 def _check_temperature(temperature):
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float, np.integer, np.floating))
-        or not math.isfinite(temperature)
-        or temperature < 0
-    ):
+    if not validate.is_number(temperature) or not math.isfinite(temperature) or temperature < 0:
         raise ValueError(
             f"the temperature must be a number >= 0 (0: the likeliest character, 1: the model as it is), "
             f"got {temperature!r}"
@@ -188,16 +183,9 @@ def _check_temperature(temperature):
 
 
 def _check_top_k(k):
-    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
+    if k is not None and not (validate.is_int(k) and k >= 1):
         raise ValueError(f"top_k must be None (no filtering) or an int >= 1, got {k!r}")
     return k
-
-
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a np.random.Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}"
-        )
 
 
 def _check_prompt(vocab, prompt):

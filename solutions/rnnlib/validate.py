@@ -1,5 +1,6 @@
-"""Input checks shared by the models: a wrong shape, dtype or id fails here, with the argument's name
-and what was expected, rather than deep inside a matrix product. Course scaffolding, not an exercise.
+"""Input checks shared by the course's modules: a wrong shape, dtype, id, count or random generator fails
+here, with the argument's name and what was expected, rather than deep inside a matrix product. Each kind
+of check is written once, here. Course scaffolding, not an exercise.
 """
 
 import numpy as np
@@ -44,8 +45,32 @@ def state(name, h, B, H, dtype):
     return np.asarray(h, dtype=dtype)
 
 
-def positive_int(name, value):
-    """``value`` as an int, refusing anything but a whole number >= 1 (bool included)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+def is_int(value):
+    """True for an int or a NumPy integer, False for a bool: Python counts True as 1, but no size,
+    count or index here is ever True."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_number(value):
+    """True for an int or a float, Python's or NumPy's, False for a bool (see is_int)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def count(where, name, value, minimum=1, maximum=None, meaning=None):
+    """``value`` as an int from ``minimum`` to ``maximum`` (None: no limit), or one ValueError such as
+    "make_streams: B must be an int >= 1 (the number of streams), got 0". ``where`` names the function
+    refusing it, ``meaning`` (optional) says what the number is."""
+    if is_int(value) and minimum <= value and (maximum is None or value <= maximum):
+        return int(value)
+    wanted = f"an int >= {minimum}" if maximum is None else f"an int from {minimum} to {maximum}"
+    said = f" ({meaning})" if meaning else ""
+    raise ValueError(f"{where}: {name} must be {wanted}{said}, got {value!r}")
+
+
+def generator(where, name, rng):
+    """Refuse anything but a np.random.Generator, the only source of random draws the course takes."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{where}: {name} must be a np.random.Generator, e.g. np.random.default_rng(0); "
+            f"got {type(rng).__name__}"
+        )
