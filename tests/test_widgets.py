@@ -34,11 +34,10 @@ def test_the_controls_are_the_named_widgets(model):
         isinstance(panel.temperature, widgets.FloatSlider) and panel.temperature.description == "temperature"
     )
     assert isinstance(panel.top_k, widgets.IntSlider) and panel.top_k.value == 0
-    assert isinstance(panel.prompt, widgets.Text)
+    assert isinstance(panel.prompt, widgets.Textarea)  # it holds a newline: "ROMEO:" then a new line
     assert isinstance(panel.length, widgets.IntSlider)
     assert isinstance(panel.seed, widgets.IntText)
     assert isinstance(panel.output, widgets.Output)
-    assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
 
 
 def test_the_panel_shows_what_sample_gives_in_a_pre_block(model):
@@ -149,3 +148,72 @@ def test_close_closes_every_widget_of_the_panel(model):
     assert all(p.comm is not None for p in parts if p is not None)
     panel.close()
     assert all(p.comm is None for p in parts if p is not None)
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_a_newline_typed_in_the_prompt_box_or_as_backslash_n_starts_a_new_line(model):
+    panel = sampling_panel(*model, prompt="the cat.\nthe ", length=30, seed=3)
+    typed = panel.shown
+    assert typed.startswith("the cat.\nthe ")
+    panel.prompt.value = "the cat.\\nthe "  # \n typed as two characters, as on the command line
+    assert panel.settings()["prompt"] == "the cat.\nthe " and panel.shown == typed
+
+
+def test_without_a_front_end_the_panel_displays_as_a_still_that_needs_no_kernel(model):
+    """nbconvert and nbval save this display in the lessons: it must not name a widget model, which no
+    reopened notebook would find."""
+    panel = sampling_panel(*model, prompt="<b> & ", temperature=0.5, top_k=3, length=40, seed=2)
+    bundle = panel._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "text/plain"}
+    still = bundle["text/html"]
+    note = "Run the cell to use the panel."
+    assert note in still and note in bundle["text/plain"]
+    assert f'<pre style="{panel_module._BOX}">&lt;b&gt; &amp; ' in still  # the sample, escaped
+    assert html_text(still).count(panel.shown) == 1
+    for shown in ("temperature", "0.50", "top-k", "3", "length", "40", "seed", "2"):
+        assert f">{shown}<" in still or f" {shown}<" in still, shown
+    assert "●" in still and "<script" not in still
+
+
+def html_text(still):
+    """The text of the still's <pre>, unescaped, as a browser shows it."""
+    import html as html_module
+    import re
+
+    return html_module.unescape(re.search(r"<pre[^>]*>(.*?)</pre>", still, re.S)[1])
+
+
+def test_the_still_shows_a_message_instead_of_a_sample_for_bad_settings(model):
+    panel = sampling_panel(*model, prompt="the dog")
+    still = panel._repr_mimebundle_()["text/html"]
+    assert "<b>No sample:</b>" in still and "&#x27;d&#x27;" in still and "<pre" not in still
+
+
+def test_a_front_end_gets_the_live_widget_with_the_still_beside_it(model, monkeypatch):
+    monkeypatch.setattr(panel_module, "_front_end_shows_widgets", lambda: True)
+    panel = sampling_panel(*model, prompt="the ")
+    bundle = panel._repr_mimebundle_()
+    assert bundle[WIDGET_VIEW]["model_id"] == panel.widget.model_id
+    assert "Run the cell to use the panel." in bundle["text/html"]
+
+
+@pytest.mark.parametrize(("allow_stdin", "live"), [(True, True), (False, False)])
+def test_a_front_end_is_a_kernel_request_that_allows_input(monkeypatch, allow_stdin, live):
+    """JupyterLab, Notebook and VS Code run cells with allow_stdin; nbconvert, nbval and papermill without."""
+
+    class Kernel:
+        def get_parent(self, channel):
+            assert channel == "shell"
+            return {"content": {"code": "panel", "allow_stdin": allow_stdin}}
+
+    class Shell:
+        kernel = Kernel()
+
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    assert panel_module._front_end_shows_widgets() is live
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # a script: no kernel
+    assert panel_module._front_end_shows_widgets() is False
