@@ -176,9 +176,9 @@ def test_train_never_overwrites_a_checkpoint_and_resume_keeps_the_architecture(c
 
 def test_resume_refuses_another_corpus_and_a_corpus_whose_characters_changed(corpus, trained):
     other = corpus.parent / "other.txt"
-    other.write_text(corpus.read_text(encoding="utf-8"), encoding="utf-8")
-    moved = _train(other, trained, "--resume")
-    assert moved.returncode == 1 and "--corpus" in moved.stderr and "was trained with" in moved.stderr
+    other.write_text(corpus.read_text(encoding="utf-8") + "and more\n", encoding="utf-8")
+    another = _train(other, trained, "--resume")
+    assert another.returncode == 1 and "--corpus" in another.stderr and "was trained with" in another.stderr
     corpus.write_text(corpus.read_text(encoding="utf-8") + "Zebra?\n", encoding="utf-8")
     changed = _train(corpus, trained, "--resume", "--steps", "40")  # 20 more steps: the text is read
     assert changed.returncode == 1 and "the text has '?', 'Z', which the model never saw" in changed.stderr

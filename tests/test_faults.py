@@ -406,3 +406,15 @@ def test_output_into_a_pipe_whose_reader_has_gone_ends_quietly(trained, command)
     process.stdout.close()
     err = process.stderr.read()
     assert (process.wait(timeout=60), err) == (0, "")
+
+
+def test_a_moved_corpus_is_named_with_corpus_and_its_sha256_vouches_for_it(corpus, trained, capsys):
+    moved = corpus.parent / "moved" / "small.txt"
+    moved.parent.mkdir()
+    corpus.rename(moved)
+    assert _train(corpus, trained, "--resume", "--steps", 60) == 1
+    error = _one_line(capsys)
+    assert "which is no longer there" in error and "give its new path with --corpus" in error
+    assert _train(moved, trained, "--resume", "--steps", 60) == 0
+    assert "is now read from" in capsys.readouterr().err
+    assert checkpoint.load(trained).state.step == 60

@@ -147,7 +147,7 @@ def _train_locked(args, path, given):
                 "(a larger --steps goes on)"
             )
             return 0
-        text = config.load_text()
+        text = _resumed_text(config, path)
         vocab, train_ids, val_ids, _ = config.splits(text)
         checkpoint.load(path, vocab=vocab, text=text)  # raises, naming what differs
         if run.text_fingerprint is None:
@@ -232,6 +232,10 @@ def _checkpoint_path(given_path, given):
 
 def _resumed_config(saved, given, path):
     """The Config of the run saved at ``path`` (a loaded Checkpoint), going on with the options ``given``."""
+    if _moved_corpus(saved, given.get("corpus")):
+        note = f"note: the text {path} was trained on is now read from {given['corpus']} (the same sha256)"
+        print(note, file=sys.stderr)
+        saved = dataclasses.replace(saved, config=dataclasses.replace(saved.config, corpus=given["corpus"]))
     _refuse_changes(saved.config, given, path)
     if "lr" in given and "final_lr" not in given:  # a lower peak takes the end of the decay down with it
         given = given | {"final_lr": min(saved.config.final_lr, given["lr"])}
@@ -243,6 +247,27 @@ def _resumed_config(saved, given, path):
             "--steps of at least that"
         )
     return Config(**fields)
+
+
+def _resumed_text(config, path):
+    """The text a resumed run reads; if its file is gone, say how to name the file it was moved to."""
+    try:
+        return config.load_text()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} was trained on {config.corpus}, which is no longer there: put it back, or, if you moved "
+            "it, give its new path with --corpus (the checkpoint checks that it is the same text)"
+        ) from None
+
+
+def _moved_corpus(saved, corpus):
+    """True if ``corpus``, a --corpus given on resuming, is another file holding the very text the run was
+    trained on (its fingerprint in the checkpoint says so): the corpus file was moved, not changed."""
+    if corpus is None or corpus == saved.config.corpus or saved.text_fingerprint is None:
+        return False
+    if corpus in data.CORPORA or not Path(corpus).is_file():
+        return False
+    return checkpoint.fingerprint(_read_text(corpus)) == saved.text_fingerprint
 
 
 def _changes(saved, config):
