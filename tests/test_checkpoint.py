@@ -444,6 +444,10 @@ STEP = 5  # the step of the `saved` fixture (8 hidden units, float32, Adam, 40 s
         ),
         ({"params__extra": np.zeros(3)}, r"its parameters are not those of its configuration: extra"),
         (
+            {"config": Config(hidden_size=10**6).to_json()},
+            r"its config's model has 2?[\d,]+ parameters, but its arrays hold only",
+        ),
+        (
             {"optimizer__m__Wx": np.zeros((3, 3), np.float32)},
             r"its adam state \(optimizer/...\) are not those.*m/Wx",
         ),

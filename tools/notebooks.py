@@ -71,7 +71,7 @@ def execute(root, path):
     ExecutionStopped at the first cell that raises."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = nbformat.read(root / path, as_version=4)
     client = NotebookClient(
@@ -81,11 +81,16 @@ def execute(root, path):
         client.execute(env={**os.environ, "RNNLIB": "reference"})
     except CellExecutionError as error:
         number = next(
-            i
-            for i, cell in enumerate(notebook.cells, start=1)
-            if any(output.output_type == "error" for output in cell.get("outputs", []))
+            (
+                i
+                for i, cell in enumerate(notebook.cells, start=1)
+                if any(output.output_type == "error" for output in cell.get("outputs", []))
+            ),
+            "?",
         )
         raise ExecutionStopped(f"cell {number} raised {error.ename}: {error.evalue}") from None
+    except (CellTimeoutError, DeadKernelError) as error:  # a cell that never ended, a kernel that died
+        raise ExecutionStopped(f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}") from None
     text = nbformat.writes(notebook)
     return text if text.endswith("\n") else text + "\n"  # as jupyter nbconvert writes it
 

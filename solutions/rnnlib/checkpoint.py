@@ -298,7 +298,13 @@ def _checkpoint(arrays, version):
         raise ValueError(f"its config is not valid ({error})") from None
     vocab = _vocabulary(arrays["vocab"], version)
     params = _unflatten("params", arrays)
-    expected = config.init_params(len(vocab))  # the names, shapes and dtypes this config has
+    # The names, shapes and dtypes come from the config's own parameters, made here. A damaged array makes
+    # them differ a little, and the comparison below names it; a damaged config (hidden_size 10**6) would
+    # make a model far larger than the file, which is refused by its size instead of allocated.
+    stored, needed = sum(np.size(P) for P in params.values()), config.parameter_count(len(vocab))
+    if needed > 2 * stored:
+        raise ValueError(f"its config's model has {needed:,} parameters, but its arrays hold only {stored:,}")
+    expected = config.init_params(len(vocab))
     _check_like("parameters", params, expected)
     state = RunState(
         step=_integer(arrays, "step", minimum=0, maximum=config.steps),

@@ -15,6 +15,7 @@ checkpoint after the current step and stop, with the shell's status for that sig
 """
 
 import argparse
+import contextlib
 import dataclasses
 import math
 import os
@@ -232,9 +233,8 @@ def _checkpoint_path(given_path, given):
 
 def _resumed_config(saved, given, path):
     """The Config of the run saved at ``path`` (a loaded Checkpoint), going on with the options ``given``."""
-    if _moved_corpus(saved, given.get("corpus")):
-        note = f"note: the text {path} was trained on is now read from {given['corpus']} (the same sha256)"
-        print(note, file=sys.stderr)
+    moved = _moved_corpus(saved, given.get("corpus"))
+    if moved:
         saved = dataclasses.replace(saved, config=dataclasses.replace(saved.config, corpus=given["corpus"]))
     _refuse_changes(saved.config, given, path)
     if "lr" in given and "final_lr" not in given:  # a lower peak takes the end of the decay down with it
@@ -246,7 +246,11 @@ def _resumed_config(saved, given, path):
             f"--steps {fields['steps']}, but {path} has already trained {saved.state.step} steps: give a "
             "--steps of at least that"
         )
-    return Config(**fields)
+    config = Config(**fields)
+    if moved:
+        note = f"note: the text {path} was trained on is now read from {given['corpus']} (the same sha256)"
+        print(note, file=sys.stderr)
+    return config
 
 
 def _resumed_text(config, path):
@@ -349,25 +353,27 @@ def _try_one_step(config, params, train_ids, vocab):
     """One step of the run on a copy of the parameters and a window of 1 x 2 characters, so that an
     exercise the run needs and that is not done yet stops it here, in one line, rather than once the
     progress bar has started (only a step reaches the optimiser's exercise)."""
-    train(
-        config.module(),
-        {name: P.copy() for name, P in params.items()},
-        train_ids[:3],
-        train_ids[:3],
-        vocab=vocab,
-        batch_size=1,
-        seq_len=2,
-        steps=1,
-        lr=config.lr,
-        clip=config.clip,
-        eval_every=1,
-        sample_every=0,
-        rng=np.random.default_rng(0),
-        plot=False,
-        progress=False,
-        optimizer=config.optimizer,
-        stop_on_divergence=False,  # two characters say nothing about the run; only the exercises count
-    )
+    # Only an exercise not done may stop it: what two characters give, NaN included, says nothing of the run.
+    with np.errstate(all="ignore"), contextlib.suppress(FloatingPointError):
+        train(
+            config.module(),
+            {name: P.copy() for name, P in params.items()},
+            train_ids[:3],
+            train_ids[:3],
+            vocab=vocab,
+            batch_size=1,
+            seq_len=2,
+            steps=1,
+            lr=config.lr,
+            clip=config.clip,
+            eval_every=1,
+            sample_every=0,
+            rng=np.random.default_rng(0),
+            plot=False,
+            progress=False,
+            optimizer=config.optimizer,
+            stop_on_divergence=False,  # two characters say nothing about the run; only the exercises count
+        )
 
 
 class _StopOnSignals:
@@ -402,6 +408,8 @@ class _StopOnSignals:
             print(f"\n{message}", flush=True)
         except OSError:  # after SIGHUP the terminal may be gone; the checkpoint matters, not the line
             pass
+        if signum == getattr(signal, "SIGHUP", None):
+            _leave_the_terminal()
 
     def __enter__(self):
         self._previous = {signum: signal.signal(signum, self._handle) for signum in STOP_SIGNALS}
@@ -410,6 +418,15 @@ class _StopOnSignals:
     def __exit__(self, *exc):
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+
+
+def _leave_the_terminal():
+    """After SIGHUP a terminal is closed or closing, and writing to it fails (EIO): send what the run still
+    prints (its bar, a sample, the last lines) nowhere, so that no write stops it before it saves."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            if stream.isatty():
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def _interrupt(signum, frame):
