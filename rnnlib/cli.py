@@ -154,7 +154,7 @@ def _train_locked(args, path, given):
         vocab, train_ids, val_ids, _ = config.splits(text)
         checkpoint.load(path, vocab=vocab, text=text)  # raises, naming what differs
         if run.text_fingerprint is None:
-            _unverified_text(path, config, state.window, train_ids)
+            _unverified_text(path, config)
         params, rng = run.params, run.rng()
         print(f"resuming {path} at step {state.step} of {config.steps}{_changes(run.config, config)}")
     else:
@@ -464,18 +464,12 @@ def _kept(path, step):
     return f"{path} (step {step}) is intact" if step is not None else "nothing was saved"
 
 
-def _unverified_text(path, config, window, train_ids):
+def _unverified_text(path, config):
     """A checkpoint saved without its text's fingerprint (by rnnlib.checkpoint.save without text=, or
-    before checkpoints held one) cannot show that a corpus file still holds that text: say so, and refuse
-    a text too short to be it."""
+    before checkpoints held one) cannot show that a corpus file still holds that text: say so. (One that
+    is too short to be it, load has refused already.)"""
     if config.corpus in data.CORPORA:
         return  # a known corpus is checked against its sha256 whenever it is read
-    windows = (len(train_ids) // config.batch_size - 1) // config.seq_len  # as many as data.windows gives
-    if window > windows:
-        raise ValueError(
-            f"{path} stopped at window {window} of an epoch, but {config.corpus} now gives only {windows}: "
-            "it is no longer the text the run was trained on; put that text back, or start a new run"
-        )
     print(
         f"note: {path} holds no fingerprint of the text it was trained on, so it cannot be checked that "
         f"{config.corpus} has not changed since",
