@@ -576,6 +576,7 @@ def _write_holder(descriptor):
     holder = {"pid": os.getpid(), "command": _command_line(), "since": time.time()}
     try:
         os.ftruncate(descriptor, 0)
+        os.lseek(descriptor, 0, os.SEEK_SET)  # msvcrt's lock left the position past its locked byte
         os.write(descriptor, json.dumps(holder).encode())
     except OSError:
         pass  # a full disk: the lock holds all the same, and a second writer is told "another run"
