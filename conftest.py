@@ -8,7 +8,6 @@ lesson that reached a later exercise would stop on its stub. Problem sets run wi
 Students check their own package with `make check`.
 """
 
-import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -34,9 +33,8 @@ _packages = {}
 def student_package(lesson):
     """A folder holding rnnlib as a student who has done the exercises of lessons <= ``lesson``."""
     if lesson not in _packages:
-        spec = importlib.util.spec_from_file_location("generate", ROOT / "tools" / "generate.py")
-        generate = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(generate)
+        from tools import generate
+
         folder = Path(tempfile.mkdtemp(prefix=f"rnnlib-through-{lesson:02d}-"))
         for name, text in generate.expected_files(ROOT, solved_through=lesson).items():
             if name.startswith("rnnlib/"):

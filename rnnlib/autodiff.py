@@ -69,8 +69,8 @@ class Tensor:
     def matmul(self, other):
         """Exercise 12.1: C = A @ B for A (n, k), this Tensor, and B (k, m); C is (n, m).
 
-        Lesson 04's rule in row-vector form: the rule gets dC (n, m) and returns (dA, dB) with
-        dA = dC B^T (n, k) and dB = A^T dC (k, m).
+        Lesson 04's rule in row-vector form, which the lesson derives: the rule gets dC (n, m) and
+        returns (dA, dB), dA of A's shape (n, k) and dB of B's shape (k, m).
         """
         other = self._operand(other, "matmul")
         A, B = self.data, other.data
@@ -125,8 +125,8 @@ class Tensor:
     def tanh(self):
         """Exercise 12.3: y = tanh(x), elementwise, for x this Tensor.
 
-        The rule gets dy and returns (dx,) with dx = dy * (1 - y**2): the slope written with the output
-        y, which the forward pass already has (lessons 04 and 08).
+        The rule gets dy and returns (dx,), dx of x's shape: the slope written with the output y,
+        which the forward pass already has (lessons 04 and 08).
         """
         x = self.data
         y = np.tanh(x)
@@ -137,7 +137,7 @@ class Tensor:
     def sigmoid(self):
         """Exercise 12.4: s = sigmoid(x) = 1 / (1 + exp(-x)), elementwise, for x this Tensor.
 
-        The rule gets ds and returns (dx,) with dx = ds * s * (1 - s), again from the output s.
+        The rule gets ds and returns (dx,), dx of x's shape, again from the output s.
         """
         x = self.data
         s = sigmoid(x)
@@ -173,9 +173,12 @@ class Tensor:
         return self.sum(axis) * (1 / count)
 
     def rows(self, ids):
-        """Rows ``ids`` of this (V, H) Tensor: ids of shape (B,) give (B, H). It is x_t W for one-hot rows
-        x_t without the product; the rule adds each row's gradient into the row it came from (np.add.at,
-        so an id that occurs twice in the batch collects both)."""
+        """Exercise 12.6: rows ``ids`` of this (V, H) Tensor W: ids of shape (B,) give (B, H), W[ids].
+
+        It is x_t W for one-hot rows x_t (lesson 01) without the product. The rule gets d (B, H) and
+        returns (dW,), dW (V, H) of W's dtype: row b of d belongs to row ids[b] of W, and a row of W
+        looked up several times in the batch collects the gradients of all its lookups.
+        """
         ids = np.asarray(ids)
         if self.data.ndim != 2:
             raise ValueError(f"rows: the table must be 2-D (V, H), got shape {self.shape}")
@@ -186,11 +189,7 @@ class Tensor:
             )
         shape = self.shape
 
-        def rule(d):
-            dW = np.zeros(shape, dtype=d.dtype)
-            np.add.at(dW, ids, d)
-            return (dW,)
-
+        raise NotImplementedError("Exercise 12.6: implement Tensor.rows, see notebooks/12_autodiff.ipynb")
         return Tensor._result(self.data[ids], (self,), rule, "rows")
 
     # The backward pass.
@@ -287,9 +286,9 @@ def unbroadcast(grad, shape):
     """Exercise 12.2: the gradient ``grad`` of a broadcast result, summed back to an operand's ``shape``.
 
     Broadcasting copies an operand along the axes it lacks (on the left) and along its axes of size 1;
-    each copy sends back a gradient, and the copies' gradients add up. So sum ``grad`` over its leading
-    axes until it has len(shape) dimensions, then over each axis where ``shape`` has a 1 and ``grad``
-    does not, keeping that axis (keepdims). For b (H,) added to Z (B, H), grad (B, H) gives (H,), the
+    each copy sends back a gradient, and the copies' gradients add up, so the operand's gradient is
+    ``grad`` summed over the axes along which it was copied, in the operand's exact shape (the lesson
+    works out which). For b (H,) added to Z (B, H), grad (B, H) gives (H,), the
     sum over the rows: lesson 04's db = the sum of dZ over the rows. Returns an array of ``shape``.
     """
     raise NotImplementedError("Exercise 12.2: implement unbroadcast, see notebooks/12_autodiff.ipynb")
@@ -429,3 +428,14 @@ def gru_lm_loss(params, inputs, targets, h0):
         h = (1 - z) * n + z * h
         logits.append(h @ Why + by)
     return cross_entropy(stack(logits, axis=1), targets)
+
+
+def lstm_step(x, h_prev, c_prev, Wx, Wh, b):
+    """Exercise 12.7: one step of problem set 8's LSTM with Tensors, so that backward derives its gradients.
+
+    x (B, m), h_prev (B, H), c_prev (B, H), Wx (m, 4H), Wh (H, 4H), b (4H,): Tensors, the gates
+    [i | f | g | o] along the 4H columns (PyTorch's nn.LSTMCell). Returns (h, c), two (B, H) Tensors:
+    the input, forget and output gates are the sigmoids of their blocks, the candidate the tanh of its
+    block, c = f * c_prev + i * candidate and h = o * tanh(c).
+    """
+    raise NotImplementedError("Exercise 12.7: implement lstm_step, see notebooks/12_autodiff.ipynb")

@@ -102,31 +102,6 @@ def generate(model, params, logits, h, length, rng, temperature=1.0, top_k=None)
     raise NotImplementedError("Exercise 11.4: implement generate, see notebooks/11_sampling.ipynb")
 
 
-def sample(model, params, vocab, prompt, length, rng, *, temperature=1.0, top_k=None):
-    """The prompt followed by ``length`` characters the model generates, one str.
-
-    prompt: at least one character, all of them in ``vocab`` (the model's Vocabulary); length: an int
-    >= 0; rng: a np.random.Generator (the same seed gives the same text); temperature >= 0 (0: always
-    the likeliest character); top_k: None, or draw only among the k likeliest characters.
-    """
-    return samples(model, params, vocab, prompt, length, rng, 1, temperature=temperature, top_k=top_k)[0]
-
-
-def samples(model, params, vocab, prompt, length, rng, count, *, temperature=1.0, top_k=None):
-    """``count`` texts generated side by side from the same prompt, a list of str (see sample).
-
-    The texts differ because every row draws its own characters; the same seed gives the same list.
-    """
-    ids = _check_prompt(vocab, prompt)
-    _check_temperature(temperature)
-    _check_top_k(top_k)
-    validate.generator("samples", "rng", rng)
-    validate.count("samples", "count", count, meaning="how many texts")
-    logits, h = prime(model, params, np.tile(ids, (count, 1)))
-    generated = generate(model, params, logits, h, length, rng, temperature, top_k)
-    return [prompt + vocab.decode(row) for row in generated]
-
-
 # Input checks: a bad argument fails here with its name and what to do, not deep inside NumPy.
 
 
@@ -156,18 +131,3 @@ def _check_top_k(k):
     if k is not None and not (validate.is_int(k) and k >= 1):
         raise ValueError(f"top_k must be None (no filtering) or an int >= 1, got {k!r}")
     return k
-
-
-def _check_prompt(vocab, prompt):
-    """The prompt's ids as a (1, P) row, or one ValueError naming what is wrong with it."""
-    if not isinstance(prompt, str):
-        raise TypeError(f"the prompt must be a str, got {type(prompt).__name__}")
-    if not prompt:
-        raise ValueError("the prompt is empty; give at least one character to start from, e.g. '\\n'")
-    unknown = sorted(set(prompt) - vocab.stoi.keys())
-    if unknown:
-        raise ValueError(
-            f"the prompt has characters outside the model's vocabulary: {', '.join(map(repr, unknown))}; "
-            f"use only the {len(vocab)} characters it was trained on"
-        )
-    return vocab.encode(prompt)[None, :]

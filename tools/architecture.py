@@ -5,8 +5,9 @@
 
 Every line of the page is read off the sources, never typed: the exercises are the functions of
 solutions/rnnlib/ whose docstring starts "Exercise N.k:", the lessons are notebooks/NN_*.ipynb, the checks
-are lesson_checks.py's and problem_checks.py's registrations, the planted bugs are tests/test_mutations.py's
-MUTANTS and tests/test_problem_sets.py's PROBLEM_MUTANTS. tests/test_architecture.py keeps the page current.
+are the registrations of course/rnnlib/lesson_checks/ and problem_checks.py, the planted bugs are
+tests/course/test_mutations.py's MUTANTS and tests/course/test_problem_sets.py's PROBLEM_MUTANTS.
+tests/course/test_architecture.py keeps the page current.
 """
 
 import ast
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE_NAME = "docs/architecture.md"
 PAGE = ROOT / PAGE_NAME
 REFERENCE = ROOT / "solutions" / "rnnlib"
+COURSE = ROOT / "course" / "rnnlib"
 EXERCISE = re.compile(r"Exercise (\d+)\.(\d+):")
 
 
@@ -38,6 +40,11 @@ def exercises():
         number: (found[number][0][0], ", ".join(f"`{name}`" for _, name in found[number]))
         for number in sorted(found, key=lambda number: tuple(map(int, number.split("."))))
     }
+
+
+def lesson_check_files():
+    """The files that register the lessons' checks: the modules of course/rnnlib/lesson_checks/."""
+    return sorted(COURSE.glob("lesson_checks/*.py"))
 
 
 def registered(path, decorator):
@@ -80,27 +87,27 @@ def lessons():
 def render():
     """The page, as text."""
     solved = exercises()
-    checked = {number for number, _ in registered(REFERENCE / "lesson_checks.py", "exercise")}
-    planted = literal(ROOT / "tests" / "test_mutations.py", "MUTANTS").values()
+    checked = {  # "5.3" -> "lesson_checks/lesson05.py", the module that holds its check
+        number: path.relative_to(COURSE).as_posix()
+        for path in lesson_check_files()
+        for number, _ in registered(path, "exercise")
+    }
+    course_tests = ROOT / "tests" / "course"
+    planted = literal(course_tests / "test_mutations.py", "MUTANTS").values()
     mutants = Counter(exercise for exercise, *_ in planted)
-    problems = Counter(name for name, _ in registered(REFERENCE / "problem_checks.py", "problem"))
+    problems = Counter(name for name, _ in registered(COURSE / "problem_checks.py", "problem"))
     problem_mutants = Counter(
-        name for name, *_ in literal(ROOT / "tests" / "test_problem_sets.py", "PROBLEM_MUTANTS").values()
+        name for name, *_ in literal(course_tests / "test_problem_sets.py", "PROBLEM_MUTANTS").values()
     )
     by_lesson = defaultdict(list)
     for number, (module, function) in solved.items():
         by_lesson[int(number.split(".")[0])].append((number, module, function))
     exercise_modules = sorted({module for module, _ in solved.values()})
-    course_modules = sorted(
-        path.name
-        for path in REFERENCE.glob("*.py")
-        if path.name not in exercise_modules and not path.name.startswith("_")
-    )
 
     lines = [
         "# The course's architecture",
         "",
-        "Drawn from the code by `tools/architecture.py` (do not edit; `tests/test_architecture.py`",
+        "Drawn from the code by `tools/architecture.py` (do not edit; `tests/course/test_architecture.py`",
         "checks that it is current). A lesson introduces exercises; each is a function of",
         "`solutions/rnnlib/` that the generator turns into a stub of `rnnlib/`; each has one check, which",
         "takes its expected values from the reference; and the mutation suite plants realistic bugs in the",
@@ -117,8 +124,8 @@ def render():
     edges = sorted({(lesson, module) for lesson, items in by_lesson.items() for _, module, _ in items})
     lines += [f"  L{lesson:02d} --> {module.removesuffix('.py')}" for lesson, module in edges]
     lines += [
-        f'  checks["lesson_checks.py<br/>{len(checked)} checks"]',
-        f'  mutants["tests/test_mutations.py<br/>{sum(mutants.values())} planted bugs"]',
+        f'  checks["course/rnnlib/lesson_checks<br/>{len(checked)} checks"]',
+        f'  mutants["tests/course/test_mutations.py<br/>{sum(mutants.values())} planted bugs"]',
     ]
     lines += [f"  {module.removesuffix('.py')} --> checks" for module in exercise_modules]
     lines += ["  checks --> mutants", "```", ""]
@@ -131,7 +138,7 @@ def render():
     ]
     for lesson, items in sorted(by_lesson.items()):
         for number, module, function in items:
-            check = "yes" if number in checked else "**none**"
+            check = f"`{checked[number]}`" if number in checked else "**none**"
             lines.append(
                 f"| {lessons().get(lesson, '?')} | {number} | {function} | `rnnlib/{module}` | {check} "
                 f"| {mutants[number]} |"
@@ -140,7 +147,8 @@ def render():
         "",
         "## Problem sets",
         "",
-        "| problem set | checks (`rnnlib/problem_checks.py`) | planted bugs (`tests/test_problem_sets.py`) |",
+        "| problem set | checks (`course/rnnlib/problem_checks.py`) "
+        "| planted bugs (`tests/course/test_problem_sets.py`) |",
         "|---|---|---|",
     ]
     for name in sorted(problems):
@@ -149,11 +157,16 @@ def render():
         "",
         "## The course's own modules",
         "",
-        "The modules of `rnnlib/` in which the student writes nothing (the course's machinery):",
+        "`course/rnnlib/`: the modules of `rnnlib` in which the student writes nothing, one copy shared by",
+        "the student's `rnnlib/` and the reference (`rnnlib/__init__.py` says how):",
         "",
-        ", ".join(f"`{name}`" for name in course_modules) + ".",
-        "",
+        "| module | what it is |",
+        "|---|---|",
     ]
+    for path in sorted(COURSE.rglob("*.py")):
+        summary = (ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "").split("\n")[0]
+        lines.append(f"| `{path.relative_to(COURSE).as_posix()}` | " + summary.replace("|", "\\|") + " |")
+    lines.append("")
     return "\n".join(lines)
 
 

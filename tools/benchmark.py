@@ -20,10 +20,11 @@ all of them alike; the table also prints the load averages before and after. OPE
 OPENBLAS_L2_SIZE, if set, are printed: they are meant for old OpenBLAS builds and slow a current NumPy
 (unset them for this command alone: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python tools/benchmark.py).
 
-Every worker process keeps freed memory for reuse (rnnlib.memory.keep_freed_memory, which rnnlib.train
-calls when a run starts): without it, glibc gives each step's large arrays back to the operating system and
-the next step page-faults its way to them again. The setting is the process's, so PyTorch has it too. The
-page faults and the time of rnnlib's step with and without it are measured in processes of their own.
+Every worker process keeps freed memory for reuse (rnnlib.memory.keep_freed_memory, which the command
+line calls while `python -m rnnlib train` runs): without it, glibc gives each step's large arrays back to
+the operating system and the next step page-faults its way to them again. The setting is the process's,
+so PyTorch has it too. The page faults and the time of rnnlib's step with and without it are measured in
+processes of their own.
 
 The peak memory of a training step of lesson 10's model (GRU, B=64, T=64, H=256) is measured with
 tracemalloc, which sees NumPy's arrays. Needs torch (the test-only dependency: pip install -e '.[torch]').
@@ -346,7 +347,7 @@ def _quality(seconds):
     import torch
 
     from rnnlib import data, gru, optim
-    from rnnlib.train import evaluate
+    from rnnlib.training import evaluate
 
     torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
     B, T, H = 64, 64, 256
@@ -379,7 +380,7 @@ def _quality(seconds):
             inputs, targets = epoch[i]
             start = time.perf_counter()
             if name == "rnnlib":
-                h = np.zeros_like(h) if i == 0 else h  # a new epoch starts from zero, as in rnnlib.train
+                h = np.zeros_like(h) if i == 0 else h  # a new epoch starts from zero, as in rnnlib.training
                 _, h, cache = gru.lm_forward(params, inputs, targets, h)
                 grads, _ = gru.lm_backward(cache)
                 optim.clip_grad_norm(grads, CLIP)

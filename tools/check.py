@@ -3,7 +3,7 @@
     python tools/check.py        # every lesson's exercises and every problem set   (make check)
     python tools/check.py 02     # lesson 02's exercises and problem set 02, if any (make check L=02)
 
-An exercise's check here is the very function its lesson's check cell calls (rnnlib/lesson_checks.py),
+An exercise's check here is the very function its lesson's check cell calls (course/rnnlib/lesson_checks/),
 so the two always agree; the lessons' demonstrations (training runs) are not run. Output printed by your
 own code is not a failure. Problem sets (exercises/NN_*.ipynb, with your answers in them) are executed
 and their check cells reported beside; they do not decide the exit status, which is 0 exactly when
@@ -27,7 +27,7 @@ def run_exercises(lesson):
     from rnnlib.lesson_checks import EXERCISES, check_exercise
 
     results = []
-    for number in sorted(EXERCISES, key=lambda number: tuple(map(int, number.split(".")))):
+    for number in EXERCISES:  # in the order of the lessons
         title = EXERCISES[number][0]
         if lesson is not None and int(number.split(".")[0]) != lesson:
             continue

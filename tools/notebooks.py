@@ -24,8 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-import generate  # tools/generate.py, beside this file: digest, back_up, repository_path
-from check import kernel_config
+from tools import generate
+from tools.check import kernel_config
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = "tools/notebooks.json"

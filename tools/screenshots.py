@@ -17,10 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from lab_browser import (  # noqa: E402  (the helpers live beside the tests that share them)
+from tools.lab_browser import (
     ACTIVE_NOTEBOOK,
     discard_and_close,
     lab_in_chromium,
@@ -34,14 +31,17 @@ from lab_browser import (  # noqa: E402  (the helpers live beside the tests that
     wait_until_rendered,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
+
 LESSON_10 = "notebooks/10_shakespeare.ipynb"
 LESSON_11 = "notebooks/11_sampling.ipynb"
 
 
 def training_curves_cell(cells):
-    """Index of the cell that trains (calls train(...)) and saved the picture of its curves, or None."""
+    """Index of the cell that trains (shows its run with Progress) and saved the picture of its curves, or
+    None."""
     for i, cell in enumerate(cells):
-        trains = cell["cell_type"] == "code" and re.search(r"\btrain\(", "".join(cell["source"]))
+        trains = cell["cell_type"] == "code" and re.search(r"\bProgress\(", "".join(cell["source"]))
         if trains and any("image/png" in output.get("data", {}) for output in cell.get("outputs", [])):
             return i
     return None

@@ -1,9 +1,15 @@
 """rnnlib: the recurrent networks you build in this course, one exercise at a time.
 
-``import rnnlib`` gives your own package, ``rnnlib/``. With the environment variable
-``RNNLIB=reference`` set before the first import, it gives the reference in ``solutions/rnnlib/``
-instead, so a later lesson can run before the earlier exercises are done. (The course's tests also set
-``RNNLIB`` to the folder of another copy of the package, e.g. one with a planted bug.)
+The package lives in two folders. ``rnnlib/`` holds the modules you write (data, losses, gradcheck,
+rnn, train, optim, gru, sample, autodiff); ``course/rnnlib/`` holds the course's own modules (the
+checks, the training loop, the command line, checkpoints, plots, the sampling panel), written once and
+shared by your copy and the reference. ``import rnnlib.cli`` finds the course's module, ``import
+rnnlib.rnn`` yours, as if both folders were one.
+
+``import rnnlib`` gives your own modules. With the environment variable ``RNNLIB=reference`` set before
+the first import, it gives the reference's, in ``solutions/rnnlib/``, instead, so a later lesson can
+run before the earlier exercises are done. (The course's tests also set ``RNNLIB`` to the folder of
+another copy of your modules, e.g. one with a planted bug.)
 
 ``rnnlib.reference("gru")`` is the reference's module whatever ``RNNLIB`` says: a lesson uses it, and
 says so, where a demonstration needs an exercise of a later lesson; the checks take their expected
@@ -14,6 +20,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 from pathlib import Path
 
 # rnnlib/ sits in the project's root, beside pyproject.toml; the reference, loaded by reference() below,
@@ -24,17 +31,34 @@ PROJECT_ROOT = next(
     _PACKAGE_DIR.parent,
 )
 REFERENCE_DIR = PROJECT_ROOT / "solutions" / "rnnlib"
+COURSE_DIR = PROJECT_ROOT / "course" / "rnnlib"
 
 _choice = os.environ.get("RNNLIB", "") or "student"
 USING_REFERENCE = _choice == "reference"
 
-if __name__ == "rnnlib" and _choice != "student":
-    # Submodules (rnnlib.rnn, rnnlib.gru, ...) are looked up along __path__, so pointing it elsewhere
-    # swaps every module of the package while `import rnnlib` stays the same line.
-    _folder = REFERENCE_DIR if USING_REFERENCE else Path(_choice)
-    if not (_folder / "__init__.py").is_file():
+
+def _search_path(folder):
+    """Where the submodules of a package whose exercises are in ``folder`` are found: the course's
+    modules first, so that a leftover copy of one in an older rnnlib/ cannot stand in for it."""
+    modules = {path.stem for path in Path(folder).glob("*.py")} - {"__init__"}
+    course = {path.stem for path in COURSE_DIR.iterdir() if path.suffix == ".py" or path.is_dir()}
+    leftovers = sorted(f"{name}.py" for name in modules & course)
+    if leftovers:
+        warnings.warn(
+            f"{folder} holds {', '.join(leftovers)}, old copies of the course's own modules, which are now "
+            f"in course/rnnlib/ and used from there; yours are not read (move them away to silence this)",
+            stacklevel=3,
+        )
+    return [str(COURSE_DIR), str(Path(folder).resolve())]
+
+
+if __name__ == "rnnlib":
+    _folder = {"student": _PACKAGE_DIR, "reference": REFERENCE_DIR}.get(_choice, Path(_choice))
+    if not (Path(_folder) / "__init__.py").is_file():
         raise ImportError(f"RNNLIB={_choice!r}: set it to 'reference' or 'student' (or leave it unset).")
-    __path__ = [str(_folder.resolve())]
+    # Submodules (rnnlib.rnn, rnnlib.cli, ...) are looked up along __path__, so pointing it elsewhere swaps
+    # every exercise module of the package while `import rnnlib` stays the same line.
+    __path__ = _search_path(_folder)
 
 _REFERENCE_PACKAGE = "_rnnlib_reference"
 
@@ -43,7 +67,9 @@ def reference(module):
     """The reference's ``module`` (e.g. "gru"), imported as a package of its own beside yours."""
     if _REFERENCE_PACKAGE not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            _REFERENCE_PACKAGE, REFERENCE_DIR / "__init__.py", submodule_search_locations=[str(REFERENCE_DIR)]
+            _REFERENCE_PACKAGE,
+            REFERENCE_DIR / "__init__.py",
+            submodule_search_locations=_search_path(REFERENCE_DIR),
         )
         package = importlib.util.module_from_spec(spec)
         sys.modules[_REFERENCE_PACKAGE] = package
