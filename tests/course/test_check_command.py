@@ -143,3 +143,19 @@ def test_make_nbval_runs_the_tool_and_an_unknown_lesson_is_one_line():
     done = _nbval("42")
     assert done.returncode == 1
     assert done.stderr == "No lesson matches '42': use a lesson number such as 02 (see notebooks/).\n"
+
+
+def test_make_check_piped_to_a_reader_that_leaves_early_ends_quietly():
+    env = {k: v for k, v in os.environ.items() if k != "RNNLIB"} | {"RNNLIB": "reference"}
+    process = subprocess.Popen(
+        [sys.executable, "tools/check.py", "01"],  # its problem set prints after a kernel ran it
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline() == "Your exercises of lesson 01\n"
+    process.stdout.close()  # as `make check | head -1` does
+    assert process.wait(timeout=120) == 0
+    assert process.stderr.read() == ""
