@@ -23,8 +23,10 @@ class Progress:
     samples, every settings.sample_every steps, printed above it.
     """
 
-    def __init__(self, model, params, settings, vocab, rng, *, start=0, plot=True, baselines=None, bar=True,
-                 label="training"):  # fmt: skip
+    def __init__(
+        self, model, params, settings, vocab, rng, *, start=0, plot=True, baselines=None, bar=True,
+        label="training",
+    ):
         self.model, self.params, self.settings, self.vocab, self.rng = model, params, settings, vocab, rng
         self.start, self.plot, self.baselines, self.show_bar, self.label = start, plot, baselines, bar, label
         self.prompt = settings.prompt or ("\n" if "\n" in vocab.stoi else vocab.chars[0])

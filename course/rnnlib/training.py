@@ -277,8 +277,10 @@ def run_steps(model, params, train_ids, val_ids, settings, *, vocab, state=None)
         yield state, functools.partial(watch.check_update, step, loss, model, params, inputs, targets, h)
 
 
-def train(model, params, train_ids, val_ids, settings, *, vocab, rng, state=None, plot=True, baselines=None,
-          progress=True, label="training"):  # fmt: skip
+def train(
+    model, params, train_ids, val_ids, settings, *, vocab, rng, state=None, plot=True, baselines=None,
+    progress=True, label="training",
+):
     """Train ``params`` (in place) as ``settings`` (a Settings) say, showing how it goes; returns the history.
 
     The loop is run_steps(); this shows it (rnnlib.progress): the live curve (plot=False: none) with
@@ -288,8 +290,8 @@ def train(model, params, train_ids, val_ids, settings, *, vocab, rng, state=None
     val_perplexity (one per validation), and seconds, the training time of the whole run.
     """
     state = RunState() if state is None else state
-    with Progress(model, params, settings, vocab, rng, start=state.step, plot=plot, baselines=baselines,
-                  bar=progress, label=label) as show:  # fmt: skip
+    shown = dict(start=state.step, plot=plot, baselines=baselines, bar=progress, label=label)
+    with Progress(model, params, settings, vocab, rng, **shown) as show:
         for _ in run_steps(model, params, train_ids, val_ids, settings, vocab=vocab, state=state):
             show(state)  # run_steps() updates this very state
     return state.results()
