@@ -2,7 +2,7 @@
 """rnnlib: the recurrent networks you build in this course, one exercise at a time.
 
 The package lives in two folders. ``rnnlib/`` holds the modules you write (data, losses, gradcheck,
-rnn, train, optim, gru, sample, autodiff); ``course/rnnlib/`` holds the course's own modules (the
+rnn, train, optim, gru, schedule, sample, autodiff); ``course/rnnlib/`` holds the course's own modules (the
 checks, the training loop, the command line, checkpoints, plots, the sampling panel), written once and
 shared by your copy and the reference. ``import rnnlib.cli`` finds the course's module, ``import
 rnnlib.rnn`` yours, as if both folders were one.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, gru, rnn, validate
+from . import data, gru, reference, rnn, validate
 from .data import Vocabulary
 from .optimizers import OPTIMIZERS
 from .schedule import warmup_cosine
@@ -142,12 +142,19 @@ class Config:
 
     def settings(self):
         """How this run trains, the Settings of rnnlib.training.train: the learning rate is the warm-up and
-        cosine schedule of lr, warmup and final_lr (rnnlib.schedule)."""
+        cosine schedule of lr, warmup and final_lr (Exercise 10.1, rnnlib/schedule.py). Until that exercise
+        is done, a run of the earlier lessons' models (from a terminal after lesson 05) follows the
+        reference's schedule, and says so."""
+        try:
+            lr = warmup_cosine(self.lr, self.steps, self.warmup, self.final_lr)
+        except NotImplementedError:
+            print("Exercise 10.1 (warmup_cosine) is not done yet: this run follows the reference's schedule")
+            lr = reference("schedule").warmup_cosine(self.lr, self.steps, self.warmup, self.final_lr)
         return Settings(
             batch_size=self.batch_size,
             seq_len=self.seq_len,
             steps=self.steps,
-            lr=warmup_cosine(self.lr, self.steps, self.warmup, self.final_lr),
+            lr=lr,
             clip=self.clip,
             optimizer=self.optimizer,
             eval_every=self.eval_every,

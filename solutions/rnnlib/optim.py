@@ -106,10 +106,10 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     state:         adam_init(params): "step" the number of steps taken (an int), "m" and "v" dicts of
                    arrays of the parameters' shapes, all updated in place.
     lr > 0; beta1, beta2 in [0, 1), the decay rates of the two moving averages; eps > 0.
-    First state["step"] += 1, so that t = 1 at the first step; then for every parameter P, gradient g:
+    First state["step"] += 1, so that s = 1 at the first step; then for every parameter P, gradient g:
         m <- beta1 * m + (1 - beta1) * g           moving average of g
         v <- beta2 * v + (1 - beta2) * g**2        moving average of g squared (elementwise)
-        m_hat = m / (1 - beta1**t),  v_hat = v / (1 - beta2**t)    bias correction
+        m_hat = m / (1 - beta1**s),  v_hat = v / (1 - beta2**s)    bias correction
         P <- P - lr * m_hat / (sqrt(v_hat) + eps)
     A float32 P, m and v stay float32. Returns None.
     """
@@ -121,13 +121,13 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     _check_positive("adam_step", "eps", eps)
     ### BEGIN SOLUTION
     state["step"] += 1
-    t = state["step"]
+    s = state["step"]
     for name, P in params.items():
         g, m, v = grads[name], state["m"][name], state["v"][name]
         m[...] = beta1 * m + (1 - beta1) * g
         v[...] = beta2 * v + (1 - beta2) * g * g
-        m_hat = m / (1 - beta1**t)
-        v_hat = v / (1 - beta2**t)
+        m_hat = m / (1 - beta1**s)
+        v_hat = v / (1 - beta2**s)
         P -= lr * m_hat / (np.sqrt(v_hat) + eps)
     ### END SOLUTION
 

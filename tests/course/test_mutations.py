@@ -476,8 +476,8 @@ MUTANTS = {
     "adam counts the step after the update": (
         "9.2",
         "optim.py",
-        '    state["step"] += 1\n    t = state["step"]\n',
-        '    t = state["step"]\n    state["step"] = t + 1\n',
+        '    state["step"] += 1\n    s = state["step"]\n',
+        '    s = state["step"]\n    state["step"] = s + 1\n',
     ),
     "adam eps inside the square root": (
         "9.2",
@@ -512,16 +512,16 @@ MUTANTS = {
     "adam counts steps from 0 in Kingma's step size": (  # Python floats: a ZeroDivisionError at t = 0
         "9.2",
         "optim.py",
-        '    state["step"] += 1\n    t = state["step"]\n'
+        '    state["step"] += 1\n    s = state["step"]\n'
         "    for name, P in params.items():\n"
         '        g, m, v = grads[name], state["m"][name], state["v"][name]\n'
         "        m[...] = beta1 * m + (1 - beta1) * g\n"
         "        v[...] = beta2 * v + (1 - beta2) * g * g\n"
-        "        m_hat = m / (1 - beta1**t)\n"
-        "        v_hat = v / (1 - beta2**t)\n"
+        "        m_hat = m / (1 - beta1**s)\n"
+        "        v_hat = v / (1 - beta2**s)\n"
         "        P -= lr * m_hat / (np.sqrt(v_hat) + eps)\n",
-        '    t = state["step"]\n    state["step"] += 1\n'
-        "    step_size = lr * (1 - beta2**t) ** 0.5 / (1 - beta1**t)\n"
+        '    s = state["step"]\n    state["step"] += 1\n'
+        "    step_size = lr * (1 - beta2**s) ** 0.5 / (1 - beta1**s)\n"
         "    for name, P in params.items():\n"
         '        g, m, v = grads[name], state["m"][name], state["v"][name]\n'
         "        m[...] = beta1 * m + (1 - beta1) * g\n"
@@ -537,7 +537,7 @@ MUTANTS = {
     "adam bias correction of m only": (
         "9.2",
         "optim.py",
-        "        v_hat = v / (1 - beta2**t)\n",
+        "        v_hat = v / (1 - beta2**s)\n",
         "        v_hat = v\n",
     ),
     # 12.x: automatic differentiation
@@ -693,6 +693,43 @@ MUTANTS = {
         "autodiff.py",
         "c = a_f.sigmoid() * c_prev +",
         "c = a_f.sigmoid() * Tensor(c_prev.data) +",
+    ),
+    # 10.1: the warm-up and cosine schedule
+    "warm-up starts at 0": (
+        "10.1",
+        "schedule.py",
+        "return lr * step / warmup",
+        "return lr * (step - 1) / warmup",
+    ),
+    "cosine counts from step 0, not from the warm-up's end": (
+        "10.1",
+        "schedule.py",
+        "progress = (step - warmup) / (steps - warmup)",
+        "progress = step / steps",
+    ),
+    "cosine one step late: never reaches final_lr": (
+        "10.1",
+        "schedule.py",
+        "progress = (step - warmup) / (steps - warmup)",
+        "progress = (step - warmup - 1) / (steps - warmup)",
+    ),
+    "cosine decays to 0, not to final_lr": (
+        "10.1",
+        "schedule.py",
+        "return final_lr + (lr - final_lr) * 0.5 * (1 + math.cos(math.pi * progress))",
+        "return lr * 0.5 * (1 + math.cos(math.pi * progress))",
+    ),
+    "a quarter cosine": (
+        "10.1",
+        "schedule.py",
+        "0.5 * (1 + math.cos(math.pi * progress))",
+        "math.cos(0.5 * math.pi * progress)",
+    ),
+    "linear decay instead of the cosine": (
+        "10.1",
+        "schedule.py",
+        "0.5 * (1 + math.cos(math.pi * progress))",
+        "(1 - progress)",
     ),
     # 11.x: sampling
     "softmax at a temperature without the max": (

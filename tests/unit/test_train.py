@@ -266,6 +266,22 @@ def test_warmup_cosine_ramps_up_then_decays_to_the_final_rate():
         warmup_cosine(1.0, 10, 10, 0.1)
 
 
+def test_before_exercise_10_1_a_config_follows_the_references_schedule_and_says_so(monkeypatch, capsys):
+    """A run from a terminal after lesson 05, with warmup_cosine still a stub (Exercise 10.1)."""
+    from rnnlib import config
+
+    def stub(lr, steps, warmup, final_lr):
+        raise NotImplementedError("Exercise 10.1: implement warmup_cosine")
+
+    monkeypatch.setattr(config, "warmup_cosine", stub)
+    schedule = config.Config(steps=200, warmup=10).settings().lr
+    assert capsys.readouterr().out == (
+        "Exercise 10.1 (warmup_cosine) is not done yet: this run follows the reference's schedule\n"
+    )
+    expected = warmup_cosine(3e-3, 200, 10, 1e-4)
+    assert [schedule(step) for step in range(1, 201)] == [expected(step) for step in range(1, 201)]
+
+
 def test_measure_reads_every_character_once_and_weighs_windows_by_their_length():
     vocab, _, val_ids = _corpus()
     params = gru.init_params(len(vocab), 8, np.random.default_rng(0))

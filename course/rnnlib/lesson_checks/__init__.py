@@ -52,6 +52,6 @@ def check_exercise(number):
 
 # The lessons that have exercises. Each one's module (lesson05.py) registers its checks with @exercise,
 # defined above, as it is imported.
-LESSONS = ("01", "02", "03", "04", "05", "07", "08", "09", "11", "12")
+LESSONS = ("01", "02", "03", "04", "05", "07", "08", "09", "10", "11", "12")
 for _lesson in LESSONS:
     importlib.import_module(f".lesson{_lesson}", __name__)

@@ -113,20 +113,20 @@ def _adam_step():
     from ..optim import adam_init, adam_step
 
     ref = reference("optim")
-    # The first step by hand: t = 1, m = (1 - b1) g and v = (1 - b2) g^2, so the bias-corrected
+    # The first step by hand: s = 1, m = (1 - b1) g and v = (1 - b2) g^2, so the bias-corrected
     # m_hat = g and v_hat = g^2, and every parameter moves by lr * g / (|g| + eps): lr * sign(g), up to eps.
     g = np.array([[1e-3, -5.0], [100.0, -0.25]])
     params = {"W": np.array([[1.0, 2.0], [3.0, 4.0]])}
     state = adam_init(params)
     W, m, v = params["W"], state["m"]["W"], state["v"]["W"]
-    try:  # t = 0 makes 1 - beta1**t zero: a ZeroDivisionError for Python floats, a NumPy warning for arrays
+    try:  # s = 0 makes 1 - beta1**s zero: a ZeroDivisionError for Python floats, a NumPy warning for arrays
         with np.errstate(divide="raise", invalid="raise"):
             returned = _run_step("adam_step", adam_step, params, {"W": g}, state, 0.01)
     except (ZeroDivisionError, FloatingPointError) as error:
         raise CheckFailed(
-            f"adam_step: the bias correction 1 - beta1**t at the first step: expected t = 1 (add 1 to "
-            f"state['step'] before t is read: adam_init starts it at 0), got a division by zero ({error}), "
-            "which is what t = 0 gives"
+            f"adam_step: the bias correction 1 - beta1**s at the first step: expected s = 1 (add 1 to "
+            f"state['step'] before s is read: adam_init starts it at 0), got a division by zero ({error}), "
+            "which is what s = 0 gives"
         ) from None
     expect_equal("adam_step(...) returns", returned, None)
     expect_equal("state['step'] after the first step", state["step"], 1)
