@@ -34,6 +34,7 @@ from .memory import keep_freed_memory, release_freed_memory
 from .optimizers import OPTIMIZERS
 from .progress import Progress
 from .sample import generate, prime
+from .sampling import prompt_ids
 from .training import RunState, Settings, TrainingDiverged, measure, run_steps
 
 CHECKPOINTS = PROJECT_ROOT / "checkpoints"
@@ -581,7 +582,7 @@ def sample_command(args):
     prompt = args.prompt.replace("\\n", "\n")
     model, params, vocab = saved.model, saved.params, saved.vocab
     rng, draw = np.random.default_rng(args.seed), {"temperature": args.temperature, "top_k": args.top_k}
-    logits, h = prime(model, params, _prompt_ids(vocab, prompt))
+    logits, h = prime(model, params, prompt_ids(vocab, prompt, "--prompt", "--prompt '\\n'"))
     printed = 0
     # One character at a time, printed as it comes: what sample() draws, in the same order from the same
     # generator, so a seed gives the text it always gave; generate's lm_step for the next character is
@@ -614,18 +615,6 @@ def _write(text):
     sys.stdout.write(text)
     sys.stdout.flush()  # to a pipe too: a long sample is read as it is written
 
-
-def _prompt_ids(vocab, prompt):
-    """The prompt's ids as a (1, P) row, or one ValueError naming --prompt."""
-    if not prompt:
-        raise ValueError("--prompt is empty; give at least one character to start from, e.g. --prompt '\\n'")
-    unknown = sorted(set(prompt) - vocab.stoi.keys())
-    if unknown:
-        raise ValueError(
-            f"--prompt has characters outside the model's vocabulary: {', '.join(map(repr, unknown))}; "
-            f"use only the {len(vocab)} characters it was trained on"
-        )
-    return vocab.encode(prompt)[None, :]
 
 
 def _parser():

@@ -25,23 +25,24 @@ def samples(model, params, vocab, prompt, length, rng, count, *, temperature=1.0
 
     The texts differ because every row draws its own characters; the same seed gives the same list.
     """
-    ids = _check_prompt(vocab, prompt)  # generate checks the temperature, top_k and rng
+    ids = prompt_ids(vocab, prompt)  # generate checks the temperature, top_k and rng
     validate.count("samples", "count", count, meaning="how many texts")
     logits, h = prime(model, params, np.tile(ids, (count, 1)))
     generated = generate(model, params, logits, h, length, rng, temperature, top_k)
     return [prompt + vocab.decode(row) for row in generated]
 
 
-def _check_prompt(vocab, prompt):
-    """The prompt's ids as a (1, P) row, or one ValueError naming what is wrong with it."""
+def prompt_ids(vocab, prompt, name="the prompt", example="'\\n'"):
+    """The prompt's ids as a (1, P) row, or one ValueError naming what is wrong with it; ``name`` and
+    ``example`` say how the caller's user gave it (the command line: "--prompt", "--prompt '\\n'")."""
     if not isinstance(prompt, str):
-        raise TypeError(f"the prompt must be a str, got {type(prompt).__name__}")
+        raise TypeError(f"{name} must be a str, got {type(prompt).__name__}")
     if not prompt:
-        raise ValueError("the prompt is empty; give at least one character to start from, e.g. '\\n'")
+        raise ValueError(f"{name} is empty; give at least one character to start from, e.g. {example}")
     unknown = sorted(set(prompt) - vocab.stoi.keys())
     if unknown:
         raise ValueError(
-            f"the prompt has characters outside the model's vocabulary: {', '.join(map(repr, unknown))}; "
+            f"{name} has characters outside the model's vocabulary: {', '.join(map(repr, unknown))}; "
             f"use only the {len(vocab)} characters it was trained on"
         )
     return vocab.encode(prompt)[None, :]
