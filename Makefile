@@ -4,6 +4,10 @@
 #   make check    run the lesson checks on your rnnlib/ (make check L=02 for one lesson)
 #   make nbval    run the lessons under nbval on your rnnlib/, as CI does (make nbval L=02 for one lesson)
 #   make generate FORCE=1 FILES=rnnlib/data.py   start a file over from a fresh copy (yours goes to backups/)
+# Instructors (docs/instructors.md):
+#   make release OUT=dir              write the student edition: no reference, no solved problem set
+#   make grade SUBMISSIONS=dir OUT=dir   grade a folder of submissions with your checks (POINTS=table.csv)
+#   make autograder OUT=file.zip      build the Gradescope autograder from the same code
 # The environment is .venv/, made with uv when it is installed (faster), else venv + pip.
 
 VENV := .venv
@@ -12,7 +16,7 @@ UV := $(shell command -v uv 2>/dev/null)
 # RNNLIB=reference selects solutions/rnnlib; make passes it on to JupyterLab, the kernels and checks.
 export RNNLIB
 
-.PHONY: lab test check nbval generate notebooks clean
+.PHONY: lab test check nbval generate notebooks grade autograder clean
 
 # Containers often run as root, which JupyterLab refuses unless told.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -25,7 +29,7 @@ LAB_START := --LabApp.default_url='/lab/tree/notebooks/00_welcome.ipynb?file-bro
 lab: $(VENV)/.installed
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir='$(CURDIR)' $(LAB_START)
 
-test: $(VENV)/.installed $(VENV)/.torch $(VENV)/.browser
+test: $(VENV)/.installed $(VENV)/.torch $(VENV)/.browser $(VENV)/.sandbox
 	$(VENV)/bin/ruff check .
 	RNNLIB=reference $(VENV)/bin/pytest -n 2 --dist loadfile
 
@@ -46,6 +50,14 @@ generate: $(VENV)/.installed
 # after copying it under backups/<time>/.
 notebooks: $(VENV)/.installed
 	$(PY) tools/notebooks.py $(if $(FORCE),--force) $(FILES)
+
+grade: $(VENV)/.installed $(VENV)/.sandbox
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=dir OUT=dir [POINTS=table.csv]"; exit 2; }
+	$(PY) tools/grade.py '$(SUBMISSIONS)' '$(OUT)' $(if $(POINTS),--points '$(POINTS)')
+
+autograder: $(VENV)/.installed
+	@test -n "$(OUT)" || { echo "usage: make autograder OUT=autograder.zip"; exit 2; }
+	$(PY) tools/autograder.py '$(OUT)'
 
 $(VENV)/.installed: pyproject.toml
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -74,6 +86,16 @@ $(VENV)/.browser: $(VENV)/.installed
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "Chromium could not be installed: the browser tests will skip."; \
 	else echo "Chromium is not installed (apt-get install chromium): the browser tests will skip."; fi
+	touch $@
+
+# Grading runs each submission in a bubblewrap sandbox (tools/grading/sandbox.py). As root with apt-get it
+# is installed; otherwise make grade says what is missing, and the grading tests skip.
+$(VENV)/.sandbox: $(VENV)/.installed
+	@if command -v bwrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+		|| echo "bubblewrap could not be installed: the grading tests will skip."; \
+	else echo "bubblewrap is not installed (apt-get install bubblewrap): the grading tests will skip."; fi
 	touch $@
 
 clean:

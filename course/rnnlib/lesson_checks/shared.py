@@ -11,10 +11,14 @@ import numpy as np
 from ..checks import CheckFailed, describe, expect_close, expect_equal
 from ..onehot import OneHot
 
+# 0 in the course. The grader's hidden checks (tools/grading/points.csv) set it to run every check once
+# more on other random inputs, which a submission tuned to the course's own cannot pass by luck.
+VARIANT = 0
+
 
 def rng_for(number):
     """A generator seeded by the exercise number, so each check draws the same numbers every time."""
-    return np.random.default_rng([int(part) for part in number.split(".")])
+    return np.random.default_rng([int(part) for part in number.split(".")] + ([VARIANT] if VARIANT else []))
 
 
 def expect_dtype(name, array, dtype):
