@@ -16,7 +16,7 @@ UV := $(shell command -v uv 2>/dev/null)
 # RNNLIB=reference selects solutions/rnnlib; make passes it on to JupyterLab, the kernels and checks.
 export RNNLIB
 
-.PHONY: lab test check nbval generate notebooks grade autograder clean
+.PHONY: lab test check nbval generate notebooks release grade autograder clean
 
 # Containers often run as root, which JupyterLab refuses unless told.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -50,6 +50,10 @@ generate: $(VENV)/.installed
 # after copying it under backups/<time>/.
 notebooks: $(VENV)/.installed
 	$(PY) tools/notebooks.py $(if $(FORCE),--force) $(FILES)
+
+release: $(VENV)/.installed
+	@test -n "$(OUT)" || { echo "usage: make release OUT=dir"; exit 2; }
+	$(PY) tools/release.py '$(OUT)'
 
 grade: $(VENV)/.installed $(VENV)/.sandbox
 	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=dir OUT=dir [POINTS=table.csv]"; exit 2; }

@@ -6,7 +6,8 @@
 Every line of the page is read off the sources, never typed: the exercises are the functions of
 solutions/rnnlib/ whose docstring starts "Exercise N.k:", the lessons are notebooks/NN_*.ipynb, the checks
 are the registrations of course/rnnlib/lesson_checks/ and problem_checks.py, the planted bugs are
-tests/course/test_mutations.py's MUTANTS and tests/course/test_problem_sets.py's PROBLEM_MUTANTS.
+tools/planted_bugs.py's MUTANTS and PROBLEM_MUTANTS (proven by tests/course/test_mutations.py and
+test_problem_sets.py).
 tests/course/test_architecture.py keeps the page current.
 """
 
@@ -92,12 +93,12 @@ def render():
         for path in lesson_check_files()
         for number, _ in registered(path, "exercise")
     }
-    course_tests = ROOT / "tests" / "course"
-    planted = literal(course_tests / "test_mutations.py", "MUTANTS").values()
+    planted_bugs = ROOT / "tools" / "planted_bugs.py"
+    planted = literal(planted_bugs, "MUTANTS").values()
     mutants = Counter(exercise for exercise, *_ in planted)
     problems = Counter(name for name, _ in registered(COURSE / "problem_checks.py", "problem"))
     problem_mutants = Counter(
-        name for name, *_ in literal(course_tests / "test_problem_sets.py", "PROBLEM_MUTANTS").values()
+        name for name, *_ in literal(planted_bugs, "PROBLEM_MUTANTS").values()
     )
     by_lesson = defaultdict(list)
     for number, (module, function) in solved.items():
@@ -125,7 +126,7 @@ def render():
     lines += [f"  L{lesson:02d} --> {module.removesuffix('.py')}" for lesson, module in edges]
     lines += [
         f'  checks["course/rnnlib/lesson_checks<br/>{len(checked)} checks"]',
-        f'  mutants["tests/course/test_mutations.py<br/>{sum(mutants.values())} planted bugs"]',
+        f'  mutants["tools/planted_bugs.py<br/>{sum(mutants.values())} planted bugs"]',
     ]
     lines += [f"  {module.removesuffix('.py')} --> checks" for module in exercise_modules]
     lines += ["  checks --> mutants", "```", ""]
@@ -148,7 +149,7 @@ def render():
         "## Problem sets",
         "",
         "| problem set | checks (`course/rnnlib/problem_checks.py`) "
-        "| planted bugs (`tests/course/test_problem_sets.py`) |",
+        "| planted bugs (`tools/planted_bugs.py`) |",
         "|---|---|---|",
     ]
     for name in sorted(problems):

@@ -50,12 +50,12 @@ def course_items():
     """{key: title} of every exercise and problem, in the order of the lessons and problem sets."""
     from rnnlib.lesson_checks import EXERCISES
     from rnnlib.problem_checks import PROBLEMS
-    from tools.grading.judge import _check_cell
+    from tools.grading.judge import check_cell
 
     items = {number: title for number, (title, _) in EXERCISES.items()}
     for path in sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb")):
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            title, call = _check_cell("".join(cell["source"]), "#NBVAL_CHECK_OUTPUT")
+            title, call = check_cell("".join(cell["source"]), "#NBVAL_CHECK_OUTPUT")
             if call and (call[0], call[1]) in PROBLEMS:
                 problem, _, what = title.partition(": ")
                 items[f"{call[0]}:{call[1]}"] = f"{problem} of {call[0]}: {what}"

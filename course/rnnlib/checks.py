@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import PROJECT_ROOT, reference
+from .relative_error import relative_error
 
 _STUB = re.compile(r"^Exercise (?P<number>\d+\.\d+): implement (?P<function>[\w.]+)")
 # A problem set's placeholder.
@@ -193,9 +194,8 @@ def expect_gradient(name, f, x, analytic, *, tol=1e-7, h=1e-6):
     expect_shape(f"d{name}", analytic, np.shape(x))
     if np.asarray(x).dtype != np.float64:
         raise CheckFailed(f"{name}: gradient checks need float64 inputs, got {np.asarray(x).dtype}")
-    gradcheck = reference("gradcheck")
-    numeric = gradcheck.numerical_gradient(f, x, h=h)
-    error = gradcheck.relative_error(analytic, numeric)
+    numeric = reference("gradcheck").numerical_gradient(f, x, h=h)
+    error = relative_error(analytic, numeric)
     if not error < tol:
         analytic = np.asarray(analytic)
         worst = np.unravel_index(np.argmax(np.abs(analytic - numeric)), numeric.shape)

@@ -26,8 +26,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import PROJECT_ROOT, reference
+from . import PROJECT_ROOT, recorded, reference
 from .checks import call, expect_close, expect_equal, expect_gradient, expect_shape, expect_true
+from .relative_error import relative_error
 
 SOLVED = PROJECT_ROOT / "solutions" / "exercises"
 PROBLEMS = {}  # ("07_gru_problems", 2) -> check function, in the order of the problem sets
@@ -50,7 +51,8 @@ def check_problem(problem_set, number, *answers):
     if (problem_set, number) not in PROBLEMS:
         known = ", ".join(f"{name} {n}" for name, n in PROBLEMS)
         raise KeyError(f"there is no check of Problem {number} of {problem_set}; the checks are {known}")
-    PROBLEMS[problem_set, number](*answers)
+    with recorded.session(f"{problem_set}:{number}"):
+        PROBLEMS[problem_set, number](*answers)
 
 
 @cache
@@ -59,15 +61,18 @@ def _solved(problem_set):
     a code cell of solutions/exercises/<problem_set>.ipynb, defined here from its source (not run: a
     function only runs when a check calls it). Their global names are NumPy, rnnlib, the reference's
     modules the sets use, and each other."""
+    if recorded.mode() == "replay":  # the student edition: the solved sets' answers, as recorded
+        return recorded.wrap(("solved", problem_set), None)
     path = SOLVED / f"{problem_set}.ipynb"
     if not path.is_file():
         raise FileNotFoundError(f"the checks of the problem sets read the solved sets, and {path} is missing")
-    gradcheck = reference("gradcheck")
+    # The real modules, also while the edition is recorded: these functions stand for a student's.
+    gradcheck = recorded.real(reference("gradcheck"))
     names = {
         "np": np,
         "rnnlib": sys.modules[__package__],
-        "data": reference("data"),
-        "optim": reference("optim"),
+        "data": recorded.real(reference("data")),
+        "optim": recorded.real(reference("optim")),
         "numerical_gradient": gradcheck.numerical_gradient,
         "relative_error": gradcheck.relative_error,
     }
@@ -82,7 +87,8 @@ def _solved(problem_set):
                 exec(compile(ast.Module([node], type_ignores=[]), str(path), "exec"), names)
             except NameError:  # a default argument that reads the notebook's state: no check uses it
                 continue
-    return SimpleNamespace(**{name: value for name, value in names.items() if callable(value)})
+    solved = SimpleNamespace(**{name: value for name, value in names.items() if callable(value)})
+    return recorded.wrap(("solved", problem_set), solved) if recorded.mode() == "record" else solved
 
 
 def _sigmoid(a):
@@ -104,7 +110,7 @@ def _wrong_names(arrays, grads, loss):
     return {
         name
         for name, x in arrays.items()
-        if not gradcheck.relative_error(grads[name], gradcheck.numerical_gradient(lambda _: loss(), x)) < 1e-7
+        if not relative_error(grads[name], gradcheck.numerical_gradient(lambda _: loss(), x)) < 1e-7
     }
 
 
@@ -373,7 +379,7 @@ def _gradient_errors(gradient_errors):
     )
     expect_equal("the names in gradient_errors(...)", sorted(errors), ["A", "W"])
     expect_true("the error of the correct dA", errors["A"] < 1e-7, f"must be < 1e-7, got {errors['A']!r}")
-    wrong = gradcheck.relative_error(grads["W"], gradcheck.numerical_gradient(lambda _: loss(), W))
+    wrong = relative_error(grads["W"], gradcheck.numerical_gradient(lambda _: loss(), W))
     expect_close("the error of dW, which forgets tanh'", errors["W"], wrong, rtol=1e-6)
     expect_close("A after gradient_errors, which must restore it", A, A_before, rtol=0, atol=0)
     expect_close("W after gradient_errors, which must restore it", W, W_before, rtol=0, atol=0)

@@ -1,10 +1,13 @@
 """Gradient checking: compare a backward pass with central differences of the forward pass.
 
 Lesson: notebooks/02_softmax_and_loss.ipynb. Every backward pass of the course is checked this way
-(rnnlib.checks.expect_gradient uses the reference copy of this module).
+(rnnlib.checks.expect_gradient uses the reference copy of this module). The measure a gradient check
+compares with, relative_error, is the course's own (course/rnnlib/relative_error.py): the checks use it too.
 """
 
 import numpy as np
+
+from .relative_error import relative_error  # noqa: F401 - lesson 02's measure, rnnlib.gradcheck.relative_error
 
 
 def numerical_gradient(f, x, h=1e-6):
@@ -40,27 +43,4 @@ def numerical_gradient(f, x, h=1e-6):
     ### END SOLUTION
 
 
-def relative_error(a, b):
-    """How far apart two gradients are, relative to their size: 0 when equal, 1 when unrelated.
-
-    relative_error(a, b) = max_i |a_i - b_i| / max(max_i (|a_i| + |b_i|), tiny)
-
-    The worst absolute difference over all elements, divided by the largest magnitude present. Dividing
-    each element by its own magnitude instead (|a_i - b_i| / (|a_i| + |b_i|)) blows up wherever the
-    true gradient is zero or tiny: central differences only resolve a gradient to ~1e-9 absolute, so
-    an entry of 1e-10 would look 100% wrong. Scaling by the largest entry keeps the measure meaningful
-    for such entries, and any real bug still shows up: a wrong entry differs by about the size of the
-    gradients around it. The floor `tiny` makes two all-zero arrays agree (error 0) instead of 0 / 0.
-    For a correct backward pass in float64, expect < 1e-7: about 1e-9, between a few times 1e-10 and a
-    few times 1e-9 in the lessons' checks.
-
-    a, b: arrays of the same shape.
-    Returns a float.
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"relative_error compares arrays of the same shape, got {a.shape} and {b.shape}.")
-    if a.size == 0:
-        return 0.0
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), np.finfo(np.float64).tiny))
+# The measure numerical_gradient's results are compared by, relative_error, is imported above.

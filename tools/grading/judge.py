@@ -154,7 +154,7 @@ def run_problem(peer, item):
     problem_set, number = item.split(":")
     cells = json.loads((ROOT / "exercises" / f"{problem_set}.ipynb").read_text(encoding="utf-8"))["cells"]
     sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    cells = [(i, *_check_cell(source, check_tool.CHECK_MARK)) for i, source in enumerate(sources)]
+    cells = [(i, *check_cell(source, check_tool.CHECK_MARK)) for i, source in enumerate(sources)]
     found = [(i, title, call) for i, title, call in cells if call and call[:2] == [problem_set, int(number)]]
     if not found:
         raise KeyError(f"{problem_set} has no check cell of problem {number}")
@@ -170,7 +170,7 @@ def run_problem(peer, item):
         check_problem(problem_set, int(number), *(answer(name) for name in call[2:]))
 
 
-def _check_cell(source, mark):
+def check_cell(source, mark):
     """(title, [set, number, answer names...]) of a problem set's check cell, (None, None) for another."""
     if not source.startswith(mark):
         return None, None

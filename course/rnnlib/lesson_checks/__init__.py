@@ -18,6 +18,7 @@ Three rules make a check blame the right exercise:
 
 import importlib
 
+from .. import recorded
 from ..checks import check
 
 EXERCISES = {}  # "3.2" -> (title, check function), in the order of the lessons
@@ -46,7 +47,7 @@ def check_exercise(number):
     if number not in EXERCISES:
         raise KeyError(f"there is no Exercise {number}; the exercises are {', '.join(EXERCISES)}")
     title, function = EXERCISES[number]
-    with check(title):
+    with check(title), recorded.session(number):
         function()
 
 
