@@ -30,6 +30,9 @@ def worker_command(stage):
     here = Path(__file__).resolve().parent
     python = Path(sys.executable)
     command = [_bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    # The empty /tmp first: bwrap mounts in order, so a view bound below it (an environment made in /tmp,
+    # as CI's clone is) must come after it or be hidden by it.
+    command += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     command += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp"]
     command += ["--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1"]
     command += ["--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
@@ -39,7 +42,6 @@ def worker_command(stage):
         command += ["--ro-bind", prefix, prefix]
     if not str(python).startswith((sys.prefix, sys.base_prefix)):
         command += ["--ro-bind", str(python.parent), str(python.parent)]
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     command += ["--tmpfs", INSIDE, "--ro-bind", str(Path(stage) / "rnnlib"), f"{INSIDE}/rnnlib"]
     command += ["--ro-bind-try", str(Path(stage) / "exercises"), f"{INSIDE}/exercises"]
     command += ["--ro-bind", str(ROOT / "course" / "rnnlib"), f"{INSIDE}/course/rnnlib"]
