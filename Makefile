@@ -29,7 +29,7 @@ LAB_START := --LabApp.default_url='/lab/tree/notebooks/00_welcome.ipynb?file-bro
 lab: $(VENV)/.installed
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir='$(CURDIR)' $(LAB_START)
 
-test: $(VENV)/.installed $(VENV)/.torch $(VENV)/.browser $(VENV)/.sandbox
+test: $(VENV)/.installed $(VENV)/.torch $(VENV)/.browser $(VENV)/.sandbox $(VENV)/.hub
 	$(VENV)/bin/ruff check .
 	RNNLIB=reference $(VENV)/bin/pytest -n 2 --dist loadfile
 
@@ -100,6 +100,15 @@ $(VENV)/.sandbox: $(VENV)/.installed
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
 		|| echo "bubblewrap could not be installed: the grading tests will skip."; \
 	else echo "bubblewrap is not installed (apt-get install bubblewrap): the grading tests will skip."; fi
+	touch $@
+
+# The JupyterHub test (tests/end_to_end/test_jupyterhub.py) needs JupyterHub, nbgitpuller and JupyterHub's
+# proxy, configurable-http-proxy, a Node.js package put in .venv/node/; without npm that test skips.
+$(VENV)/.hub: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[hub]'
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy; \
+	else echo "npm is not installed: the JupyterHub test will skip."; fi
 	touch $@
 
 clean:
