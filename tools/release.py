@@ -155,8 +155,11 @@ def copy(out):
     (out / "tools").mkdir()
     for name in TOOLS:
         shutil.copy(ROOT / "tools" / name, out / "tools" / name)
-    for name in ("README.md", "Makefile"):
-        shutil.copy(EDITION / name, out / name)
+    from tools.planted_bugs import MUTANTS
+
+    shutil.copy(EDITION / "Makefile", out / "Makefile")
+    readme = (EDITION / "README.md").read_text(encoding="utf-8")  # PLANTED: how many planted bugs
+    (out / "README.md").write_text(readme.replace("PLANTED", str(len(MUTANTS))), encoding="utf-8")
     (out / "data").mkdir()
 
 

@@ -4,8 +4,8 @@ A local JupyterHub (dummy logins, each user's server a process of this machine) 
 instructor's edition is a git repository; each user's nbgitpuller link clones it into their home; alice
 answers lesson 01 and bob does not; each runs `tools/check.py 01` in a kernel of their own server. Then the
 instructor publishes a correction to a file alice edited, and her next pull keeps her answers
-(docs/instructors.md). Needs jupyterhub and nbgitpuller (make test installs them) and JupyterHub's proxy,
-configurable-http-proxy, from npm; without them the test skips.
+(docs/instructors.md). Run it with `make test-hub`, which installs jupyterhub, nbgitpuller and JupyterHub's
+proxy, configurable-http-proxy, from npm; without them (as in make test) the test skips.
 """
 
 import asyncio

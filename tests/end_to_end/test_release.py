@@ -96,6 +96,8 @@ def test_the_edition_has_what_a_student_needs(edition):
     for name in ("README.md", "Makefile", "pyproject.toml", "notebooks/00_welcome.ipynb", "tools/check.py"):
         assert (edition / name).is_file(), name
     assert {"lab:", "check:", "nbval:"} <= set((edition / "Makefile").read_text().split())
+    readme = " ".join((edition / "README.md").read_text().split())
+    assert f"one of the {len(MUTANTS)} realistic bugs" in readme
     assert sorted(p.name for p in (edition / "rnnlib").glob("*.py")) == sorted(os.listdir(REFERENCE))
     assert sorted(p.name for p in (edition / "exercises").glob("*.ipynb")) == sorted(
         p.name for p in (PROJECT_ROOT / "exercises").glob("*.ipynb")
