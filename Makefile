@@ -98,7 +98,8 @@ $(VENV)/.browser: $(VENV)/.installed
 $(VENV)/.sandbox: $(VENV)/.installed
 	@if command -v bwrap >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
 		|| echo "bubblewrap could not be installed: the grading tests will skip."; \
 	else echo "bubblewrap is not installed (apt-get install bubblewrap): the grading tests will skip."; fi
 	touch $@

@@ -351,11 +351,10 @@ def _short_error(shell, etype, value, tb, tb_offset=None):
 
 
 def _install_notebook_handler():
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    # In a kernel IPython is loaded already; elsewhere (make check, the tests' many processes) importing it
+    # would only cost time.
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
     if shell is not None:
         shell.set_custom_exc((ExerciseNotDone, CheckFailed, NotImplementedError), _short_error)
 
