@@ -20,7 +20,6 @@ the edition is the student's own module, which by that lesson is done (each less
 
 import atexit
 import gzip
-import inspect
 import os
 import pickle
 import types
@@ -259,11 +258,7 @@ def _decode(value):
     if _marked(value, "object", 3):
         objects = _state["objects"]
         while len(objects) <= value[1]:  # first seen here: its stand-in, named as the reference's type
-            objects.append(
-                _CLASSES.setdefault(value[2], type(value[2], (Stand,), {"__slots__": ()}))(
-                    ("object", len(objects)), None, len(objects)
-                )
-            )
+            objects.append(_stand_class(value[2])(("object", len(objects)), None, len(objects)))
         return objects[value[1]]
     if isinstance(value, (tuple, list)):
         return type(value)(_decode(v) for v in value)
@@ -418,7 +413,7 @@ def _result(value):
     for stand in objects:
         if stand._real is value:
             return stand
-    stand = _stand_class(value)(("object", len(objects)), value, len(objects))
+    stand = _stand_class(type(value).__name__)(("object", len(objects)), value, len(objects))
     objects.append(stand)
     return stand
 
@@ -434,9 +429,8 @@ def _is_data(value):
     )
 
 
-def _stand_class(value):
+def _stand_class(name):
     """A Stand subclass named as the object's type: ``type(x).__name__`` in a message reads the same."""
-    name = type(value).__name__ if not callable(value) or inspect.isclass(type(value)) else "Stand"
     return _CLASSES.setdefault(name, type(name, (Stand,), {"__slots__": ()}))
 
 
